@@ -1,0 +1,1 @@
+"""Huntsman operations tooling: the `huntsman` CLI, the migration runner, the embedded database."""

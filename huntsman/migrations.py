@@ -1,0 +1,155 @@
+"""Apply `db/sql/migrations` (once each, in order) and re-apply `db/sql/routines` (every time).
+
+The contract:
+- a migration is applied once, in its own transaction, and recorded with the SHA-256 of its text
+  in `huntsman_meta.migration`;
+- an applied migration whose file has changed is refused (`MigrationError`) before anything runs;
+- routines (`CREATE OR REPLACE` files) are re-applied after the migrations, in one transaction;
+- a transaction-level advisory lock keeps two processes from migrating at once: the second one
+  waits, then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "db" / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+ROUTINES_DIR = SQL_DIR / "routines"
+
+# Any constant works; it only has to be the same for every Huntsman process.
+ADVISORY_LOCK_KEY = 0x48554E54  # "HUNT"
+
+_META_DDL = """
+CREATE SCHEMA IF NOT EXISTS huntsman_meta;
+CREATE TABLE IF NOT EXISTS huntsman_meta.migration (
+    name       text PRIMARY KEY,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+"""
+
+
+class MigrationError(Exception):
+    """A migration cannot be applied: edited after it was applied, badly named, or failed."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    path: Path
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    name: str
+    applied: bool
+    changed: bool
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        prefix = path.name.split("_", 1)[0]
+        if len(prefix) != 4 or not prefix.isdigit():
+            raise MigrationError(f"migration file {path.name!r} must be named NNNN_name.sql")
+        migrations.append(Migration(path.stem, path, path.read_text(encoding="utf-8")))
+    seen: dict[str, str] = {}
+    for m in migrations:
+        number = m.name[:4]
+        if number in seen:
+            raise MigrationError(f"migrations {seen[number]!r} and {m.name!r} share number {number}")
+        seen[number] = m.name
+    return migrations
+
+
+def load_routines(directory: Path = ROUTINES_DIR) -> list[Path]:
+    return sorted(directory.glob("*/*.sql"))
+
+
+def _applied(conn: psycopg.Connection) -> dict[str, str]:
+    exists = conn.execute("SELECT to_regclass('huntsman_meta.migration') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = conn.execute("SELECT name, checksum FROM huntsman_meta.migration").fetchall()
+    return {name: checksum for name, checksum in rows}
+
+
+def status(conninfo: str) -> list[MigrationStatus]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        applied = _applied(conn)
+    return [
+        MigrationStatus(m.name, m.name in applied, applied.get(m.name, m.checksum) != m.checksum)
+        for m in load_migrations()
+    ]
+
+
+def _check_unchanged(migrations: list[Migration], applied: dict[str, str]) -> None:
+    for m in migrations:
+        if m.name in applied and applied[m.name] != m.checksum:
+            raise MigrationError(
+                f"migration {m.name!r} was edited after it was applied "
+                f"(recorded checksum {applied[m.name][:12]}…, file now {m.checksum[:12]}…); "
+                "migrations are append-only: restore the file and add a new migration"
+            )
+
+
+def migrate(conninfo: str, *, target: str | None = None, routines: bool = True) -> list[str]:
+    """Apply pending migrations (up to and including `target`, when given) and the routines.
+
+    Returns the names of the migrations applied by this call.
+    """
+    migrations = load_migrations()
+    if target is not None:
+        names = [m.name for m in migrations]
+        if target not in names:
+            raise MigrationError(f"unknown migration target {target!r}")
+        migrations = migrations[: names.index(target) + 1]
+    applied_now: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        # Hold a session-level lock for the whole run so that two migrators never interleave.
+        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        try:
+            with conn.transaction():
+                conn.execute(_META_DDL)
+            applied = _applied(conn)
+            _check_unchanged(migrations, applied)
+            for m in migrations:
+                if m.name in applied:
+                    continue
+                try:
+                    with conn.transaction():
+                        conn.execute(m.sql.encode())
+                        conn.execute(
+                            "INSERT INTO huntsman_meta.migration (name, checksum) VALUES (%s, %s)",
+                            (m.name, m.checksum),
+                        )
+                except psycopg.Error as exc:
+                    raise MigrationError(f"migration {m.name!r} failed: {exc}") from exc
+                applied_now.append(m.name)
+            if routines:
+                apply_routines(conn)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    return applied_now
+
+
+def apply_routines(conn: psycopg.Connection) -> None:
+    """Re-apply every routine file in one transaction (they are all `CREATE OR REPLACE`)."""
+    with conn.transaction():
+        for path in load_routines():
+            try:
+                conn.execute(path.read_bytes())
+            except psycopg.Error as exc:
+                rel = path.relative_to(SQL_DIR)
+                raise MigrationError(f"routine {rel} failed: {exc}") from exc
