@@ -1,9 +1,9 @@
 """The `huntsman` command: database chores, the demo tenant, and the processes.
 
-    huntsman db migrate|status|shell|reset|snapshot
-    huntsman demo load [--force]
-    huntsman run                 # everything, in the foreground (what `make run` calls)
-    huntsman controller          # the Event Socket controller alone
+huntsman db migrate|status|shell|reset|snapshot
+huntsman demo load [--force]
+huntsman run                 # everything, in the foreground (what `make run` calls)
+huntsman controller          # the Event Socket controller alone
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-
 
 
 def _db_migrate(args: argparse.Namespace) -> int:
@@ -69,7 +68,10 @@ def _db_shell(args: argparse.Namespace) -> int:
 
 def _db_reset(args: argparse.Namespace) -> int:
     if not args.yes:
-        print("huntsman: `db reset` drops every Huntsman schema and its data; add --yes", file=sys.stderr)
+        print(
+            "huntsman: `db reset` drops every Huntsman schema and its data; add --yes",
+            file=sys.stderr,
+        )
         return 2
     import psycopg
 
@@ -136,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huntsman", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="database chores").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="database chores").add_subparsers(
+        dest="db_command", required=True
+    )
     p = db.add_parser("migrate", help="apply pending migrations and re-apply routines")
     p.add_argument("--target", help="stop after this migration (name without .sql)")
     p.set_defaults(func=_db_migrate)
@@ -153,13 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
         func=_db_snapshot
     )
 
-    demo = sub.add_parser("demo", help="demo tenant").add_subparsers(dest="demo_command", required=True)
+    demo = sub.add_parser("demo", help="demo tenant").add_subparsers(
+        dest="demo_command", required=True
+    )
     p = demo.add_parser("load", help="load the demo tenant when the database is empty")
     p.add_argument("--force", action="store_true", help="load even if data exists")
     p.set_defaults(func=_demo_load)
 
     sub.add_parser("run", help="start everything in the foreground").set_defaults(func=_run)
-    sub.add_parser("controller", help="run the Event Socket controller").set_defaults(func=_controller)
+    sub.add_parser("controller", help="run the Event Socket controller").set_defaults(
+        func=_controller
+    )
     return parser
 
 

@@ -67,7 +67,9 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     for m in migrations:
         number = m.name[:4]
         if number in seen:
-            raise MigrationError(f"migrations {seen[number]!r} and {m.name!r} share number {number}")
+            raise MigrationError(
+                f"migrations {seen[number]!r} and {m.name!r} share number {number}"
+            )
         seen[number] = m.name
     return migrations
 
