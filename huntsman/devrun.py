@@ -35,11 +35,16 @@ def _pump(part: Part) -> None:
 
 
 def _parts(db_url: str) -> list[Part]:
-    env = {"DATABASE_URL": db_url}
+    env = {
+        "DATABASE_URL": db_url,
+        "HUNTSMAN_CDR_SPOOL": os.environ.get(
+            "HUNTSMAN_CDR_SPOOL", str(database.PROJECT_ROOT / ".data" / "cdr-spool")
+        ),
+    }
     parts: list[Part] = []
     if importlib.util.find_spec("controller.main") is not None:
         listen = os.environ.get("HUNTSMAN_ESL_LISTEN", "127.0.0.1:8084")
-        metrics = os.environ.get("HUNTSMAN_METRICS_PORT", "9184")
+        metrics = os.environ.get("HUNTSMAN_METRICS_PORT", "9108")
         parts.append(
             Part(
                 "controller",
