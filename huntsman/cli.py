@@ -131,7 +131,14 @@ def _run(args: argparse.Namespace) -> int:
 def _controller(args: argparse.Namespace) -> int:
     from controller.main import main as controller_main
 
-    return controller_main() or 0
+    controller_main()
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    from web.__main__ import main as web_main
+
+    return int(web_main() or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,12 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("controller", help="run the Event Socket controller").set_defaults(
         func=_controller
     )
+    sub.add_parser("web", help="run the web process (console and JSON API)").set_defaults(
+        func=_web
+    )
+    from huntsman import report
+
+    report.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["controller"]:
+    if argv[:1] in (["controller"], ["web"]):
         # gevent must patch before psycopg is imported: psycopg picks its wait function then.
         from gevent import monkey
 

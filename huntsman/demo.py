@@ -145,7 +145,7 @@ def _populate(conn: psycopg.Connection[Any]) -> None:
                 f"{office} user {i + 1:03d}",
                 f"user{i + 1:03d}@{DOMAIN}",
             )
-            kinds = [("Desk phone", f"{1000 + i}")]
+            kinds: list[tuple[str, str | None]] = [("Desk phone", f"{1000 + i}")]
             if i % 3 == 0:
                 kinds.append(("Softphone", f"{2000 + i}"))
             if i % 5 == 0:
@@ -345,7 +345,7 @@ def _populate(conn: psycopg.Connection[Any]) -> None:
             (group_ids["Reception Berlin"],),
         )
     ]
-    rules = [
+    rules: list[tuple[Any, ...]] = [
         # (position, name, caller_match, caller_value, list, schedule, schedule_match, action, group)
         (10, "VIP customers go to the VIP desk", "list", None, vip, None, "in", "group", "VIP desk"),
         (20, "Closed: night desk", "any", None, None, berlin_hours, "out", "group", "Night desk"),
