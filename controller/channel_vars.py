@@ -13,34 +13,27 @@ CT_API_RESPONSE: Final = "api/response"
 CT_EVENT_PLAIN: Final = "text/event-plain"
 CT_DISCONNECT_NOTICE: Final = "text/disconnect-notice"
 CT_RUDE_REJECTION: Final = "text/rude-rejection"
-CT_LOG_DATA: Final = "log/data"
 
 # --- ESL frame / reply headers -------------------------------------------------------------
 H_CONTENT_TYPE: Final = "Content-Type"
 H_CONTENT_LENGTH: Final = "Content-Length"
-H_CONTENT_DISPOSITION: Final = "Content-Disposition"
 H_REPLY_TEXT: Final = "Reply-Text"
 H_JOB_UUID: Final = "Job-UUID"
-H_JOB_COMMAND: Final = "Job-Command"
 
 # --- event headers ----------------------------------------------------------------------------
 H_EVENT_NAME: Final = "Event-Name"
 H_EVENT_SUBCLASS: Final = "Event-Subclass"
 H_UNIQUE_ID: Final = "Unique-ID"
+H_CHANNEL_NAME: Final = "Channel-Name"
+H_CALL_DIRECTION: Final = "Call-Direction"
 H_OTHER_LEG_UNIQUE_ID: Final = "Other-Leg-Unique-ID"
-H_APPLICATION: Final = "Application"
 H_APPLICATION_UUID: Final = "Application-UUID"
-H_APPLICATION_RESPONSE: Final = "Application-Response"
 H_HANGUP_CAUSE: Final = "Hangup-Cause"
-H_ANSWER_STATE: Final = "Answer-State"
 H_EVENT_DATE_TIMESTAMP: Final = "Event-Date-Timestamp"  # microseconds since the epoch
 H_CALLER_DESTINATION_NUMBER: Final = "Caller-Destination-Number"
 H_CALLER_ID_NUMBER: Final = "Caller-Caller-ID-Number"
 H_CALLER_ID_NAME: Final = "Caller-Caller-ID-Name"
 H_CALLER_NETWORK_ADDR: Final = "Caller-Network-Addr"
-H_CALLER_CHANNEL_CREATED_TIME: Final = "Caller-Channel-Created-Time"
-H_CALLER_CHANNEL_ANSWERED_TIME: Final = "Caller-Channel-Answered-Time"
-H_CALLER_CHANNEL_HANGUP_TIME: Final = "Caller-Channel-Hangup-Time"
 
 # --- sendmsg headers ---------------------------------------------------------------------------
 SM_CALL_COMMAND: Final = "call-command"
@@ -57,7 +50,6 @@ EV_CHANNEL_HANGUP: Final = "CHANNEL_HANGUP"
 EV_CHANNEL_HANGUP_COMPLETE: Final = "CHANNEL_HANGUP_COMPLETE"
 EV_CHANNEL_ANSWER: Final = "CHANNEL_ANSWER"
 EV_CHANNEL_BRIDGE: Final = "CHANNEL_BRIDGE"
-EV_CHANNEL_UNBRIDGE: Final = "CHANNEL_UNBRIDGE"
 EV_CHANNEL_CREATE: Final = "CHANNEL_CREATE"
 EV_BACKGROUND_JOB: Final = "BACKGROUND_JOB"
 EV_CUSTOM: Final = "CUSTOM"
@@ -65,24 +57,22 @@ SUB_SOFIA_REGISTER: Final = "sofia::register"
 SUB_SOFIA_UNREGISTER: Final = "sofia::unregister"
 SUB_SOFIA_EXPIRE: Final = "sofia::expire"
 
-# Events the call handler needs from its own channel (``myevents`` + ``event plain``).
-CALL_EVENTS: Final = (
-    EV_CHANNEL_EXECUTE_COMPLETE,
-    EV_CHANNEL_HANGUP,
-    EV_CHANNEL_HANGUP_COMPLETE,
-    EV_CHANNEL_ANSWER,
-    EV_CHANNEL_BRIDGE,
-    EV_CHANNEL_UNBRIDGE,
-)
+# sofia::register / unregister carry username + realm (and from-user/from-host); expire: user/host
+SOFIA_USER_KEYS: Final = ("username", "from-user", "user")
+SOFIA_DOMAIN_KEYS: Final = ("realm", "from-host", "host")
+SOFIA_CONTACT: Final = "contact"
+DIRECTION_OUTBOUND: Final = "outbound"
+
 
 # --- channel variables as they appear in channel data (``variable_`` prefix) ------------------
-VAR_PREFIX: Final = "variable_"
 CV_UUID: Final = "variable_uuid"
 CV_DOMAIN_NAME: Final = "variable_domain_name"
 CV_SIP_TO_HOST: Final = "variable_sip_to_host"
 CV_SIP_REQ_HOST: Final = "variable_sip_req_host"
 CV_SIP_FROM_USER: Final = "variable_sip_from_user"
 CV_USER_NAME: Final = "variable_user_name"
+CV_DIALED_USER: Final = "variable_dialed_user"
+CV_DIALED_DOMAIN: Final = "variable_dialed_domain"
 CV_NETWORK_ADDR: Final = "variable_network_addr"
 CV_SIP_HEADER_PREFIX: Final = "variable_sip_h_"
 CV_ORIGINATE_DISPOSITION: Final = "variable_originate_disposition"
@@ -91,16 +81,15 @@ CV_ORIGINATE_CAUSES: Final = "variable_originate_causes"
 CV_ORIGINATE_FAILED_CAUSE: Final = "variable_originate_failed_cause"
 CV_LAST_BRIDGE_HANGUP_CAUSE: Final = "variable_last_bridge_hangup_cause"
 CV_BRIDGE_HANGUP_CAUSE: Final = "variable_bridge_hangup_cause"
-CV_HANGUP_CAUSE: Final = "variable_hangup_cause"
+CV_START_UEPOCH: Final = "variable_start_uepoch"  # microseconds since the epoch
+CV_ANSWER_UEPOCH: Final = "variable_answer_uepoch"
+CV_END_UEPOCH: Final = "variable_end_uepoch"
 CV_BILLSEC: Final = "variable_billsec"
 CV_DURATION: Final = "variable_duration"
-CV_START_EPOCH: Final = "variable_start_epoch"
-CV_ANSWER_EPOCH: Final = "variable_answer_epoch"
-CV_END_EPOCH: Final = "variable_end_epoch"
 
 # --- variables the controller sets (no prefix) ------------------------------------------------
 SET_CONTINUE_ON_FAIL: Final = "continue_on_fail"
-SET_HANGUP_AFTER_BRIDGE: Final = "hangup_after_bridge"
+HANGUP_CAUSE_NONE: Final = "NONE"  # originate_causes entry of the leg that answered
 DS_IGNORE_EARLY_MEDIA: Final = "ignore_early_media"
 DS_LEG_TIMEOUT: Final = "leg_timeout"
 DS_LEG_DELAY_START: Final = "leg_delay_start"
@@ -109,6 +98,7 @@ DS_ORIGINATE_DELAY_START: Final = "originate_delay_start"
 DS_CALLER_ID_NAME: Final = "origination_caller_id_name"
 DS_CALLER_ID_NUMBER: Final = "origination_caller_id_number"
 DS_CALL_HEADER: Final = "sip_h_X-Huntsman-Call"
+DS_ORIGINATION_UUID: Final = "origination_uuid"
 
 # --- dialplan applications ----------------------------------------------------------------------
 APP_SET: Final = "set"

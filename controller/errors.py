@@ -95,19 +95,30 @@ class PlanTimeout(DatabaseUnavailable):
     """Planning took longer than HUNTSMAN_PLAN_TIMEOUT."""
 
 
+class DataRejected(DatabaseError):
+    """The database refused the data itself (SQLSTATE class 22/23): retrying cannot help."""
+
+    use_fallback = True
+
+
 class RoutingError(DatabaseError):
     """The routing SQL refused the call with a project SQLSTATE (class ``HM``)."""
 
     sqlstate: ClassVar[str] = "HM000"
 
-    def __init__(self, message: str, sqlstate: str | None = None) -> None:
-        super().__init__(message)
-        if sqlstate is not None:
-            self.sqlstate_seen = sqlstate
 
-
-# sqlstate -> (name, hangup cause).  Mirror of routing.error_code; keep in step with 0001.
-SQL_ERRORS: dict[str, tuple[str, str]] = {}
+# sqlstate -> (name, hangup cause).  Mirror of routing.error_code (seeded by the migrations).
+SQL_ERRORS: dict[str, tuple[str, str]] = {
+    "HM001": ("overflow_hop_limit", "EXCHANGE_ROUTING_ERROR"),
+    "HM002": ("overflow_cycle", "EXCHANGE_ROUTING_ERROR"),
+    "HM003": ("invalid_time_zone", "EXCHANGE_ROUTING_ERROR"),
+    "HM004": ("invalid_call", "INVALID_NUMBER_FORMAT"),
+    "HMB01": ("invalid_usage_event", "NORMAL_TEMPORARY_FAILURE"),
+    "HMB02": ("unknown_billing_object", "NORMAL_TEMPORARY_FAILURE"),
+    "HMB03": ("invalid_report_period", "NORMAL_TEMPORARY_FAILURE"),
+    "HMC01": ("invalid_cdr", "NORMAL_CLEARING"),
+}
+INVALID_CDR_SQLSTATE = "HMC01"
 
 
 def routing_error(sqlstate: str, message: str) -> HuntsmanError:
@@ -117,7 +128,7 @@ def routing_error(sqlstate: str, message: str) -> HuntsmanError:
         return DatabaseError(f"{sqlstate}: {message}")
     name, cause = entry
     cls = _routing_classes[sqlstate]
-    return cls(f"{name}: {message}", sqlstate)
+    return cls(f"{name}: {message}")
 
 
 def _make_routing_classes() -> dict[str, type[RoutingError]]:

@@ -1,0 +1,113 @@
+"""The only module that talks to PostgreSQL: a bounded psycopg pool and the four calls.
+
+Every call has a deadline: the pool wait is bounded and the session runs with
+``statement_timeout``, so a dead or slow database turns into a typed error fast
+(``DatabaseUnavailable`` / ``PlanTimeout``) and the call takes the fallback.
+SQLSTATEs of class ``HM`` become the matching ``errors`` class.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from controller.errors import (
+    DatabaseError,
+    DatabaseUnavailable,
+    DataRejected,
+    PlanTimeout,
+    routing_error,
+)
+
+
+class Database:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        statement_timeout: float = 0.5,
+        connect_timeout: int = 2,
+    ) -> None:
+        timeout_ms = max(1, int(statement_timeout * 1000))
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name="huntsman-controller",
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": connect_timeout,
+                "options": f"-c statement_timeout={timeout_ms}",
+                "application_name": "huntsman-controller",
+                "keepalives": 1,
+                "keepalives_idle": 10,
+            },
+            check=ConnectionPool.check_connection,
+            max_lifetime=600.0,
+            reconnect_timeout=3600.0 * 24 * 365,
+        )
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close(timeout=2)
+
+    def _call(self, sql: str, params: tuple[Any, ...], timeout: float) -> Any:
+        try:
+            with self.pool.connection(timeout=timeout) as conn:
+                row = conn.execute(sql, params).fetchone()
+                return None if row is None else row[0]
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(f"no database connection within {timeout}s") from exc
+        except pg_errors.QueryCanceled as exc:
+            raise PlanTimeout(f"statement timeout: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            sqlstate = exc.sqlstate or ""
+            if sqlstate.startswith("HM"):
+                raise routing_error(sqlstate, exc.diag.message_primary or str(exc)) from exc
+            if sqlstate[:2] in ("22", "23"):
+                raise DataRejected(f"{sqlstate}: {exc}".strip()) from exc
+            raise DatabaseError(f"{sqlstate}: {exc}".strip()) from exc
+
+    def start_call(self, call: dict[str, Any], now: datetime, timeout: float) -> Any:
+        """``routing.start_call(p_call, p_now)``: the plan for a live call."""
+        return self._call(
+            "SELECT routing.start_call(%s::jsonb, %s::timestamptz)", (Jsonb(call), now), timeout
+        )
+
+    def record_call(self, cdr: dict[str, Any], timeout: float = 5.0) -> int:
+        """``cdr.record_call(p_cdr)``: idempotent on the call uuid; returns the row id."""
+        result = self._call("SELECT cdr.record_call(%s::jsonb)", (Jsonb(cdr),), timeout)
+        return int(result)
+
+    def record_registration(
+        self,
+        domain: str,
+        user: str,
+        contact: str,
+        registered: bool,
+        at: datetime,
+        timeout: float = 2.0,
+    ) -> None:
+        self._call(
+            "SELECT routing.record_registration(%s, %s, %s, %s, %s)",
+            (domain, user, contact, registered, at),
+            timeout,
+        )
+
+    def record_device_busy(
+        self, domain: str, user: str, busy: bool, at: datetime, timeout: float = 2.0
+    ) -> None:
+        self._call(
+            "SELECT routing.record_device_busy(%s, %s, %s, %s)", (domain, user, busy, at), timeout
+        )

@@ -1,0 +1,241 @@
+"""Inbound Event Socket client against the emulator: registrations, busy state, api, reconnect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pytest
+import structlog
+
+from controller.db import Database
+from controller.inbound import InboundClient
+from controller.metrics import Metrics
+from controller.settings import FreeswitchNode
+from switchsim import Behaviour, Switch
+from tests.controller.harness import wait_for
+from tests.controller.tcp_proxy import TcpProxy
+from tests.sql import factories as f
+
+LOG = structlog.get_logger("test")
+
+
+@pytest.fixture
+def switch() -> Iterator[Switch]:
+    sw = Switch(time_scale=0.01, hostname="sim1")
+    yield sw
+    sw.close()
+
+
+class Sinks:
+    def __init__(self) -> None:
+        self.registrations: list[tuple[str, str, str, bool]] = []
+        self.busy: list[tuple[str, str, bool]] = []
+
+    def registration(self, d: str, u: str, contact: str, reg: bool, at: datetime) -> None:
+        self.registrations.append((d, u, contact, reg))
+
+    def device_busy(self, d: str, u: str, busy: bool, at: datetime) -> None:
+        self.busy.append((d, u, busy))
+
+
+def client_for(
+    port: int, sinks: Sinks, password: str = "ClueCon", metrics: Metrics | None = None
+) -> InboundClient:
+    m = metrics or Metrics()
+    node = FreeswitchNode("127.0.0.1", port, password)
+    c = InboundClient(
+        node,
+        on_registration=sinks.registration,
+        on_busy=sinks.device_busy,
+        log=LOG,
+        on_reconnect=m.esl_reconnects.labels(node.name).inc,
+        max_backoff=0.2,
+    )
+    c.start()
+    return c
+
+
+def test_registration_events_reach_the_sink(switch: Switch) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    sinks = Sinks()
+    client = client_for(port, sinks)
+    try:
+        assert client.ready.wait(timeout=5)
+        switch.set_registered("1001", "Example.com", True, contact="sip:1001@192.0.2.10:5060")
+        switch.set_registered("1001", "example.com", False)
+        switch.expire_registration("1002", "example.com")
+        wait_for(lambda: len(sinks.registrations) == 3, what="three registration changes")
+        assert [(d, u, r) for d, u, _c, r in sinks.registrations] == [
+            ("example.com", "1001", True),
+            ("example.com", "1001", False),
+            ("example.com", "1002", False),
+        ]
+        assert "sip:1001@192.0.2.10:5060" in sinks.registrations[0][2]
+    finally:
+        client.stop()
+
+
+def test_api_and_bgapi_with_job_uuid(switch: Switch) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    client = client_for(port, Sinks())
+    try:
+        assert client.ready.wait(timeout=5)
+        assert "FreeSWITCH" in client.api("version")
+        assert "UP" in client.bgapi("status", timeout=5)
+    finally:
+        client.stop()
+
+
+def test_wrong_password_keeps_retrying_without_crashing(switch: Switch) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    metrics = Metrics()
+    client = client_for(port, Sinks(), password="wrong", metrics=metrics)
+    try:
+        wait_for(
+            lambda: metrics.esl_reconnects.labels(f"127.0.0.1:{port}")._value.get() >= 2,
+            what="reconnect attempts",
+        )
+        assert not client.ready.is_set()
+    finally:
+        client.stop()
+
+
+def test_connection_drop_and_come_back(switch: Switch) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    proxy = TcpProxy(("127.0.0.1", port))
+    sinks = Sinks()
+    client = client_for(proxy.port, sinks)
+    try:
+        assert client.ready.wait(timeout=5)
+        proxy.cut()
+        wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
+        switch.set_registered("1001", "example.com", True)  # lost: nobody is listening
+        proxy.restore()
+        assert client.ready.wait(timeout=10)
+        switch.set_registered("1002", "example.com", True)
+        wait_for(lambda: sinks.registrations, what="a registration after reconnecting")
+        assert [u for _d, u, _c, _r in sinks.registrations] == ["1002"]
+    finally:
+        client.stop()
+        proxy.close()
+
+
+def test_busy_state_follows_b_legs(switch: Switch, make_database: Callable[..., str]) -> None:
+    """A leg rung to a device marks it busy, its end marks it idle again (through the DB)."""
+    url = make_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        domain = f.make_domain(conn, "example.com")
+        f.make_device(conn, domain, "1001")
+    db = Database(url, pool_size=1)
+    db.open()
+    _host, port = switch.serve_inbound(password="ClueCon")
+    # the leg lives 1.5 s (real) so the busy window cannot slip between two polls
+    switch.endpoints.set("user/1001@example.com", Behaviour.answer(after=1, hangup_after=150))
+    node = FreeswitchNode("127.0.0.1", port, "ClueCon")
+    client = InboundClient(
+        node, on_registration=db.record_registration, on_busy=db.record_device_busy, log=LOG
+    )
+    client.start()
+
+    def busy() -> Any:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT busy, last_call_ended FROM cfg.device WHERE endpoint = %s",
+                ("user/1001@example.com",),
+            ).fetchone()
+            assert row is not None
+            return row
+
+    try:
+        assert client.ready.wait(timeout=5)
+        assert "+OK" in client.api("originate user/1001@example.com &park()")
+        wait_for(lambda: busy()[0] is True, what="the device to be busy")
+        wait_for(lambda: busy()[0] is False and busy()[1] is not None, what="idle again")
+        switch.set_registered("1001", "example.com", False)
+        with psycopg.connect(url) as conn:
+            wait_for(
+                lambda: conn.execute(
+                    "SELECT NOT registered FROM cfg.device WHERE extension = '1001'"
+                ).fetchone()[0],  # type: ignore[index]
+                what="the device to be unregistered",
+            )
+    finally:
+        client.stop()
+        db.close()
+
+
+def ev(**headers: str) -> Any:
+    from controller.esl_frames import Event
+
+    return Event(headers={k.replace("__", "-"): v for k, v in headers.items()})
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        pytest.param(
+            ev(
+                Event__Name="CUSTOM",
+                Event__Subclass="sofia::register",
+                username="1001",
+                realm="Example.COM",
+                contact="sip:1001@192.0.2.10",
+            ),
+            ("example.com", "1001", "sip:1001@192.0.2.10", True),
+            id="register",
+        ),
+        pytest.param(
+            ev(Event__Name="CUSTOM", Event__Subclass="sofia::expire", user="1002", host="x.org"),
+            ("x.org", "1002", "", False),
+            id="expire",
+        ),
+        pytest.param(
+            ev(Event__Name="CUSTOM", Event__Subclass="callcenter::info", username="1"),
+            None,
+            id="other-subclass",
+        ),
+        pytest.param(
+            ev(Event__Name="CUSTOM", Event__Subclass="sofia::register", username="1001"),
+            None,
+            id="no-domain",
+        ),
+    ],
+)
+def test_registration_change(event: Any, expected: Any) -> None:
+    from controller.inbound import registration_change
+
+    assert registration_change(event) == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        pytest.param(
+            ev(variable_dialed_user="1001", variable_dialed_domain="Example.com"),
+            ("example.com", "1001"),
+            id="dialed",
+        ),
+        pytest.param(
+            ev(variable_user_name="1003", variable_domain_name="example.com"),
+            ("example.com", "1003"),
+            id="authenticated-caller",
+        ),
+        pytest.param(
+            ev(Call__Direction="outbound", Channel__Name="sofia/internal/1004@example.com"),
+            ("example.com", "1004"),
+            id="outbound-sofia",
+        ),
+        pytest.param(
+            ev(Call__Direction="inbound", Channel__Name="sofia/external/+4917@198.51.100.1"),
+            None,
+            id="trunk-caller",
+        ),
+    ],
+)
+def test_device_of(event: Any, expected: Any) -> None:
+    from controller.inbound import device_of
+
+    assert device_of(event) == expected
