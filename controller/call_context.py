@@ -74,7 +74,15 @@ def _domain(headers: Mapping[str, str]) -> str:
 
 
 def _from_user(headers: Mapping[str, str]) -> str | None:
-    for key in (cv.CV_USER_NAME, cv.CV_SIP_FROM_USER):
+    """The calling device's directory user, only when FreeSWITCH authenticated the caller.
+
+    ``sip_from_user`` is whatever the caller wrote in its From header: trusting it would let
+    anyone on a trunk call out as one of our devices (toll fraud). FreeSWITCH sets
+    ``sip_authorized=true`` (and the directory identity) only after digest authentication.
+    """
+    if headers.get(cv.CV_SIP_AUTHORIZED, "").strip().lower() != "true":
+        return None
+    for key in (cv.CV_USER_NAME, cv.CV_SIP_AUTH_USERNAME):
         value = headers.get(key, "").strip()
         if value and _USER_RE.fullmatch(value):
             return value

@@ -113,6 +113,9 @@ class CallHandler:
             self.deps.metrics.calls.labels("error").inc()
             return
         self.started = utcnow()
+        # The call is ours: disarm the dialplan's watchdog before anything else, so a plan that
+        # rings for longer than the claim timeout is not moved to the fallback under our feet.
+        self.channel.execute_later(cv.APP_SCHED_CANCEL)
         invalid: InvalidCall | None = None
         try:
             self.call = call_context.build_call(reply.headers)

@@ -71,6 +71,8 @@ CV_SIP_TO_HOST: Final = "variable_sip_to_host"
 CV_SIP_REQ_HOST: Final = "variable_sip_req_host"
 CV_SIP_FROM_USER: Final = "variable_sip_from_user"
 CV_USER_NAME: Final = "variable_user_name"
+CV_SIP_AUTHORIZED: Final = "variable_sip_authorized"
+CV_SIP_AUTH_USERNAME: Final = "variable_sip_auth_username"
 CV_DIALED_USER: Final = "variable_dialed_user"
 CV_DIALED_DOMAIN: Final = "variable_dialed_domain"
 CV_NETWORK_ADDR: Final = "variable_network_addr"
@@ -107,6 +109,9 @@ APP_TRANSFER: Final = "transfer"
 APP_PLAYBACK: Final = "playback"
 APP_VOICEMAIL: Final = "voicemail"
 APP_ANSWER: Final = "answer"
+APP_SCHED_CANCEL: Final = "sched_cancel"
+"""Disarms the dialplan's hand-over watchdog (a ``sched_transfer`` to the fallback set before
+``socket``, see freeswitch/dialplan/huntsman.xml): the first application sent on every call."""
 
 # --- bridge outcome values ----------------------------------------------------------------------
 DISPOSITION_SUCCESS: Final = "SUCCESS"

@@ -143,7 +143,13 @@ def _voicemail(call: Call, arg: str, app_uuid: str) -> str | None:
     return None
 
 
+def _sched_cancel(call: Call, arg: str, app_uuid: str) -> str | None:
+    """Cancels the channel's scheduled tasks; the emulator schedules none, so it only records."""
+    return None
+
+
 _APPS = {
+    "sched_cancel": _sched_cancel,
     "answer": _answer,
     "ring_ready": _ring_ready,
     "pre_answer": _pre_answer,

@@ -148,6 +148,20 @@ def a_leg_variables(
             "call_uuid": uuid,
         }
     )
+    if spec.from_user:
+        # The caller is one of the directory's users and passed digest authentication: sofia
+        # marks the channel sip_authorized and copies the directory identity onto it. A
+        # controller trusts from_user only on such channels (sip_from_user is caller-chosen).
+        realm = spec.domain or spec.profile_host
+        out.update(
+            {
+                "sip_authorized": "true",
+                "sip_auth_username": spec.from_user,
+                "sip_auth_realm": realm,
+                "user_name": spec.from_user,
+                "domain_name": realm,
+            }
+        )
     # Variables set by the dialplan before the socket app (domain, socket_resume, ...).
     if spec.domain and "domain_name" not in spec.variables:
         out["domain_name"] = spec.domain

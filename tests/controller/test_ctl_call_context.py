@@ -17,6 +17,8 @@ def channel(**over: str) -> dict[str, str]:
         "Caller-Caller-ID-Name": "Alice",
         "variable_domain_name": "example.com",
         "variable_sip_from_user": "1001",
+        "variable_sip_authorized": "true",
+        "variable_user_name": "1001",
         "variable_network_addr": "192.0.2.10",
     }
     base.update(over)
@@ -121,7 +123,7 @@ def test_missing_or_bad_uuid_is_an_invalid_call(uuid: str) -> None:
 def test_untrusted_extras_are_dropped() -> None:
     call = build_call(
         channel(
-            variable_sip_from_user="1001,evil",
+            variable_user_name="1001,evil",
             variable_network_addr="not-an-ip",
             **{"variable_sip_h_X-Bad Name": "x", "variable_sip_h_Via": "y"},
         )
@@ -129,3 +131,24 @@ def test_untrusted_extras_are_dropped() -> None:
     assert "from_user" not in call
     assert "network_addr" not in call
     assert "sip_headers" not in call
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        pytest.param({"variable_sip_authorized": ""}, id="not-authorized"),
+        pytest.param({"variable_sip_authorized": "false"}, id="authorized-false"),
+        pytest.param(
+            {"variable_sip_authorized": "", "variable_user_name": ""}, id="only-sip-from-user"
+        ),
+    ],
+)
+def test_from_user_needs_an_authenticated_caller(over: dict[str, str]) -> None:
+    """A trunk caller writing `From: 1001` must not be planned as our device 1001 (toll fraud)."""
+    call = build_call(channel(**over))
+    assert "from_user" not in call
+
+
+def test_from_user_falls_back_to_the_auth_username() -> None:
+    call = build_call(channel(variable_user_name="", variable_sip_auth_username="1002"))
+    assert call["from_user"] == "1002"

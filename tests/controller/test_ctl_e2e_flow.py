@@ -90,12 +90,22 @@ def test_simultaneous_answer_transcript_and_cdr(rig: Any, switch: Switch) -> Non
     r = rig(plan(bridge("simultaneous", [leg(A, device_id=7), leg(B, device_id=8)])))
     result = r.call().wait(timeout=10)
     names = result.command_names()
-    assert names == ["connect", "myevents", "linger", "execute set", "execute bridge", "hangup"]
+    # sched_cancel first: it disarms the dialplan's hand-over watchdog (freeswitch/dialplan).
+    assert names == [
+        "connect",
+        "myevents",
+        "linger",
+        "execute sched_cancel",
+        "execute set",
+        "execute bridge",
+        "hangup",
+    ]
     assert result.answered_by == A
     (bridge_rec,) = result.bridges
     assert sorted(lg.target for lg in bridge_rec.legs) == [A, B]
     # the bridge went as a length-framed body, with an Event-UUID echoed back
-    cmd = sendmsgs(result)[1]
+    cmd = sendmsgs(result)[2]  # sched_cancel, set, bridge
+    assert cmd.header("execute-app-name") == "bridge"
     assert cmd.header("content-type") == "text/plain"
     assert cmd.header("Event-UUID") == bridge_rec.application_uuid
     assert "execute-app-arg" not in {k.lower() for k in cmd.headers}
@@ -304,6 +314,7 @@ def test_nasty_caller_names_are_inert(rig: Any, switch: Switch, name: str) -> No
         "connect",
         "myevents",
         "linger",
+        "execute sched_cancel",
         "execute set",
         "execute bridge",
         "hangup",
