@@ -152,3 +152,22 @@ def test_reporting_role_never_reads_private_rows(
     assert [r["decided_by"] for r in visible] == ["rule"]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         db.execute("SELECT * FROM billing.charge")
+
+
+def test_reporting_role_never_reads_private_calls_in_the_cdrs(
+    db: psycopg.Connection[Any], phone: bf.TwoNumberPhone
+) -> None:
+    public_call = _business_call(db, phone, start=bf.WEDNESDAY_10)
+    db.execute("SELECT billing.set_private_mode(%s, true)", (phone.phone_id,))
+    private_call = _business_call(db, phone, start=bf.WEDNESDAY_10 + timedelta(hours=1))
+    db.execute("SET LOCAL ROLE huntsman_report")
+    ids = {r["id"] for r in db.execute("SELECT id FROM cdr.report_call").fetchall()}
+    assert public_call in ids
+    assert private_call not in ids
+    legs = {r["call_id"] for r in db.execute("SELECT call_id FROM cdr.report_call_leg").fetchall()}
+    assert private_call not in legs
+    for table in ("cdr.call", "cdr.call_leg"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute(f"SELECT 1 FROM {table}")
+        db.rollback()
+        db.execute("SET LOCAL ROLE huntsman_report")

@@ -160,11 +160,17 @@ def test_privileges(db: psycopg.Connection[Any]) -> None:
     assert not can("huntsman_report", "EXECUTE")
     assert not can("public", "EXECUTE")
     row = db.execute(
-        "SELECT has_table_privilege('huntsman_report', 'cdr.call', 'SELECT') AS r,"
+        "SELECT has_table_privilege('huntsman_report', 'cdr.report_call', 'SELECT') AS r,"
         " has_table_privilege('huntsman_console', 'cdr.call_leg', 'SELECT') AS c,"
         " has_table_privilege('huntsman_controller', 'cdr.call', 'INSERT') AS w"
     ).fetchone()
     assert row == {"r": True, "c": True, "w": False}
+    # The raw tables hold private-mode calls too: the reporting role reads the views only.
+    row = db.execute(
+        "SELECT has_table_privilege('huntsman_report', 'cdr.call', 'SELECT') AS call,"
+        " has_table_privilege('huntsman_report', 'cdr.call_leg', 'SELECT') AS leg"
+    ).fetchone()
+    assert row == {"call": False, "leg": False}
     row = db.execute(
         "SELECT prosecdef, proconfig FROM pg_proc"
         " WHERE oid = 'cdr.record_call(jsonb)'::regprocedure"

@@ -336,9 +336,26 @@ SELECT c.id, c.domain_id, c.account_id, c.phone_id, c.call_id, c.usage_id, c.act
  WHERE NOT c.private;
 COMMENT ON VIEW billing.report_charge IS 'Charges without private-mode rows: the only charge data huntsman_report can read.';
 
+-- The raw CDRs carry a private call's numbers and times too: the reporting role reads CDRs
+-- only through these views, which leave out every call charged in private mode (0002 granted it
+-- the tables; that grant is withdrawn below).
+CREATE VIEW cdr.report_call WITH (security_barrier) AS
+SELECT c.*
+  FROM cdr.call c
+ WHERE NOT EXISTS (SELECT 1 FROM billing.charge ch WHERE ch.call_id = c.id AND ch.private);
+COMMENT ON VIEW cdr.report_call IS 'CDRs without the calls charged in private mode: the only CDR data huntsman_report can read.';
+
+CREATE VIEW cdr.report_call_leg WITH (security_barrier) AS
+SELECT l.*
+  FROM cdr.call_leg l
+ WHERE NOT EXISTS (SELECT 1 FROM billing.charge ch WHERE ch.call_id = l.call_id AND ch.private);
+COMMENT ON VIEW cdr.report_call_leg IS 'Legs of the calls in cdr.report_call.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Privileges
 -- ---------------------------------------------------------------------------------------------
+REVOKE SELECT ON cdr.call, cdr.call_leg FROM huntsman_report;
+GRANT SELECT ON cdr.report_call, cdr.report_call_leg TO huntsman_report;
 REVOKE ALL ON SCHEMA billing FROM PUBLIC;
 GRANT USAGE ON SCHEMA billing TO huntsman_controller, huntsman_console, huntsman_report;
 REVOKE ALL ON ALL TABLES IN SCHEMA billing FROM PUBLIC;
