@@ -56,7 +56,12 @@ def _parts(db_url: str) -> list[Part]:
     if importlib.util.find_spec("web.app") is not None:
         listen = os.environ.get("HUNTSMAN_WEB_LISTEN", "127.0.0.1:8080")
         parts.append(
-            Part("web", [sys.executable, "-m", "web"], f"console on http://{listen}/", env)
+            Part(
+                "web",
+                [sys.executable, "-m", "web"],
+                f"JSON API on http://{listen}/api/v1/, health http://{listen}/healthz",
+                env,
+            )
         )
     return parts
 
