@@ -9,6 +9,8 @@
 --      the number's rules are tried in (position, id) order; the first enabled rule whose caller
 --      match (exact, prefix, pattern, list) and schedule match (in/out) both hold selects the
 --      clients (all / devices / members / another group); none matching -> the whole target;
+--   1q./2q. destination is a number or an extension of an enabled call queue (queue.queue) -> route
+--      'queue' and one step {"type":"queue","queue_id":..} (number rules do not apply);
 --   2. destination is a hunt group extension -> route 'group';
 --   3. destination is a device extension -> route 'extension';
 --   4. the caller is one of the domain's devices (call.from_user, endpoint user/<from_user>@<domain>)
@@ -73,6 +75,7 @@ DECLARE
     v_presented     text;
     v_group_id      bigint;
     v_name          text;
+    v_queue_id      bigint;
 BEGIN
     IF p_call IS NULL OR jsonb_typeof(p_call) <> 'object' THEN
         RAISE EXCEPTION 'call is not a JSON object: %', left(coalesce(p_call::text, 'NULL'), 200)
@@ -146,6 +149,16 @@ BEGIN
         END IF;
 
         IF v_num.id IS NOT NULL THEN
+            -- 1q. a number routed to a call queue (queue.queue.number_id): the queue decides
+            SELECT q.id, q.name INTO v_queue_id, v_name FROM queue.queue q
+             WHERE q.number_id = v_num.id AND q.domain_id = v_dom.id AND q.enabled;
+        END IF;
+
+        IF v_queue_id IS NOT NULL THEN
+            v_kind := 'queue';
+            v_route := jsonb_build_object('kind', 'queue', 'number_id', v_num.id, 'rule_id', NULL,
+                                          'group_id', NULL, 'name', v_name);
+        ELSIF v_num.id IS NOT NULL THEN
             -- 1. a number of the domain: rules, then its target
             FOR v_rule IN
                 SELECT rr.*, s.name AS schedule_name
@@ -211,7 +224,14 @@ BEGIN
             v_route := jsonb_build_object('kind', 'number', 'number_id', v_num.id, 'rule_id', v_matched_id,
                                           'group_id', NULL, 'name', v_label);
         ELSIF v_dest ~ '^[0-9]{2,15}$' THEN
-            -- 2./3. an extension of the domain
+            -- 2q./2./3. an extension of the domain: a call queue, a hunt group or a device
+            SELECT q.id, q.name INTO v_queue_id, v_name FROM queue.queue q
+             WHERE q.domain_id = v_dom.id AND q.extension = v_dest AND q.enabled;
+            IF FOUND THEN
+                v_kind := 'queue';
+                v_route := jsonb_build_object('kind', 'queue', 'number_id', NULL, 'rule_id', NULL,
+                                              'group_id', NULL, 'name', v_name);
+            ELSE
             SELECT g.id, g.name INTO v_id, v_name FROM cfg.hunt_group g
              WHERE g.domain_id = v_dom.id AND g.extension = v_dest;
             IF FOUND THEN
@@ -227,6 +247,7 @@ BEGIN
                     v_route := jsonb_build_object('kind', 'extension', 'number_id', NULL, 'rule_id', NULL,
                                                   'group_id', NULL, 'name', v_name);
                 END IF;
+            END IF;
             END IF;
         END IF;
 
@@ -259,6 +280,15 @@ BEGIN
                         'target', 'sofia/gateway/' || v_dom.gateway || '/' || v_dest_e164,
                         'delay', 0, 'timeout', v_dom.ring_timeout, 'member_id', NULL, 'device_id', NULL,
                         'label', v_dest_e164, 'variables', '{}'::jsonb))));
+            END IF;
+        ELSIF v_kind = 'queue' THEN
+            -- a call queue: the controller runs its waves (queue.enter / queue.next_wave); the
+            -- queue's own overflow settings apply when nobody answers in time
+            v_steps := jsonb_build_array(jsonb_build_object('type', 'queue', 'queue_id', v_queue_id));
+            IF p_explain THEN
+                v_reasons := v_reasons || jsonb_build_array(jsonb_build_object(
+                    'kind', 'queue', 'queue_id', v_queue_id,
+                    'detail', format('call queue %L: agents are rung in waves', v_name)));
             END IF;
         ELSIF v_kind IS NULL THEN
             -- 5. nothing known by that name
