@@ -34,7 +34,6 @@ from controller.errors import (
     EslError,
     HuntsmanError,
     InvalidCall,
-    NotSupported,
     PlanTimeout,
 )
 from controller.metrics import Metrics
@@ -44,9 +43,22 @@ from controller.plan import (
     Plan,
     PlayStep,
     QueueStep,
+    Step,
     TransferStep,
     VoicemailStep,
     parse_plan,
+    parse_step,
+)
+from controller.queue_step import (
+    ChannelSession,
+    QueueClock,
+    QueueContext,
+    QueueDb,
+    QueueOutcome,
+    WallClock,
+    handle_feature_code,
+    is_feature_code,
+    run_queue_step,
 )
 from controller.settings import Settings
 
@@ -70,6 +82,12 @@ class CallDeps:
     submit_cdr: Callable[[dict[str, Any]], None]
     metrics: Metrics
     log: Any = field(default_factory=logs.get_logger)
+    queue_db: QueueDb | None = None
+    """The ``queue.*`` functions (queue steps and agent feature codes); None: no database."""
+    queue_clock: QueueClock = field(default_factory=WallClock)
+    time_scale: float = 1.0
+    """Real seconds per call-time second (1 in production; the emulator's scale in tests)."""
+    controller_id: str | None = None
 
 
 class CallHandler:
@@ -126,6 +144,8 @@ class CallHandler:
         try:
             if invalid is not None:
                 raise invalid
+            if self._feature_code():
+                return
             self._execute(self._plan())
         except gevent.GreenletExit:
             self.killed = True
@@ -140,6 +160,26 @@ class CallHandler:
         finally:
             self._ensure_final()
             self._finish()
+
+    def _feature_code(self) -> bool:
+        """``*71`` / ``*72`` / ``*73`` dialled by one of our (authenticated) devices: agent login,
+        logout, break. Returns True when the call was such a code (it is then over)."""
+        destination = self.call.get("destination", "")
+        user = self.call.get("from_user")
+        if not is_feature_code(destination) or not user or self.deps.queue_db is None:
+            return False
+        self.final = "hangup"
+        result = handle_feature_code(
+            self._queue_session(),
+            self.call["domain"],
+            user,
+            destination,
+            self.deps.queue_db,
+            self.deps.queue_clock,
+        )
+        self.final_cause = "NORMAL_CLEARING"
+        self.log.info("feature_code", code=destination, result=dict(result))
+        return True
 
     # --- planning ------------------------------------------------------------------------------
 
@@ -172,7 +212,11 @@ class CallHandler:
     # --- steps -----------------------------------------------------------------------------------
 
     def _execute(self, plan: Plan) -> None:
-        for index, step in enumerate(plan.steps):
+        steps: list[Step] = list(plan.steps)
+        index = -1
+        while index + 1 < len(steps):
+            index += 1
+            step = steps[index]
             if self.channel.gone:
                 raise CallerGone("caller hung up")
             if isinstance(step, BridgeStep):
@@ -186,7 +230,18 @@ class CallHandler:
                     raise CallerGone("caller hung up while the legs rang")
                 self.last_failure = result.cause
             elif isinstance(step, QueueStep):
-                raise NotSupported(f"queue steps are not executed yet (queue {step.queue_id})")
+                out = self._queue(index, step, plan)
+                if out.kind == "answered":
+                    self.answered = True
+                    if not self.channel.gone:
+                        self._hangup("NORMAL_CLEARING")
+                    return
+                if out.kind == "caller_gone" or self.channel.gone:
+                    raise CallerGone("caller hung up while waiting in the queue")
+                # overflow: the queue's overflow step runs next, then the rest of the plan
+                self.last_failure = "NO_ANSWER" if out.legs else None
+                if out.step is not None:
+                    steps.insert(index + 1, parse_step(out.step))
             elif isinstance(step, TransferStep):
                 self._transfer(step, "transfer")
                 return
@@ -233,6 +288,51 @@ class CallHandler:
         self.deps.metrics.bridge_outcomes.labels(label).inc()
         self.log.info("bridge_end", step=index, outcome=result.outcome, cause=result.cause)
         return result
+
+    def _queue_session(self) -> ChannelSession:
+        return ChannelSession(
+            self.channel,
+            time_scale=self.deps.time_scale,
+            max_call_seconds=self.settings.max_call_seconds,
+        )
+
+    def _queue(self, index: int, step: QueueStep, plan: Plan) -> QueueOutcome:
+        if self.deps.queue_db is None:
+            raise DatabaseUnavailable("no database configured: queue steps need one")
+        ctx = QueueContext(
+            self.call["uuid"], plan.caller_id, self.deps.controller_id, None, self.log
+        )
+        self.log.info("queue_start", step=index, queue_id=step.queue_id)
+        if self.first_bridge:  # the caller is taken care of from here (answered, on hold)
+            self.first_bridge = False
+            self.deps.metrics.connect_to_bridge.observe(time.monotonic() - self.accepted_at)
+        self.continue_on_fail_set = True  # the executor sets it before the first wave
+        out = run_queue_step(
+            self._queue_session(), step, ctx, self.deps.queue_db, self.deps.queue_clock
+        )
+        for leg in out.legs:
+            won = leg.outcome == "answered"
+            if won:
+                self.answered_by = {
+                    "target": leg.target,
+                    "device_id": leg.device_id,
+                    "agent_id": leg.agent_id,
+                }
+            self.legs.append(
+                LegRecord(
+                    seq=len(self.legs) + 1,
+                    step=index,
+                    target=leg.target,
+                    device_id=leg.device_id,
+                    outcome=leg.outcome,
+                    cause=leg.cause,
+                    started_at=iso(leg.started_at),
+                    answered_at=iso(self.channel.bridged_at) if won else None,
+                    ended_at=iso(leg.ended_at),
+                )
+            )
+        self.log.info("queue_end", step=index, outcome=out.kind, reason=out.reason, waves=out.waves)
+        return out
 
     def _record_legs(
         self,

@@ -8,6 +8,8 @@ SQLSTATEs of class ``HM`` become the matching ``errors`` class.
 
 from __future__ import annotations
 
+import time
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +25,11 @@ from controller.errors import (
     PlanTimeout,
     routing_error,
 )
+from controller.queue_step import queue_sql
+
+
+CHECK_AFTER_IDLE = 5.0
+"""A pooled connection idle longer than this (s) is checked with a round trip before use."""
 
 
 class Database:
@@ -49,10 +56,28 @@ class Database:
                 "keepalives": 1,
                 "keepalives_idle": 10,
             },
-            check=ConnectionPool.check_connection,
+            check=self._check,
             max_lifetime=600.0,
             reconnect_timeout=3600.0 * 24 * 365,
         )
+
+        self._last_ok: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's check before handing out a connection, without a round trip per call.
+
+        A connection that answered a query less than ``CHECK_AFTER_IDLE`` s ago is
+        trusted if libpq still sees it as open; an idle one gets ``SELECT ''`` as before.
+        A connection that died in between fails its query: the call takes the fallback,
+        and the pool throws the broken connection away when it is returned.
+        """
+        last = self._last_ok.get(conn)
+        if conn.broken or conn.closed or last is None:
+            ConnectionPool.check_connection(conn)
+        elif time.monotonic() - last > CHECK_AFTER_IDLE:
+            ConnectionPool.check_connection(conn)
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -64,6 +89,7 @@ class Database:
         try:
             with self.pool.connection(timeout=timeout) as conn:
                 row = conn.execute(sql, params).fetchone()
+                self._last_ok[conn] = time.monotonic()
                 return None if row is None else row[0]
         except PoolTimeout as exc:
             raise DatabaseUnavailable(f"no database connection within {timeout}s") from exc
@@ -90,6 +116,21 @@ class Database:
         result = self._call("SELECT cdr.record_call(%s::jsonb)", (Jsonb(cdr),), timeout)
         return int(result)
 
+    def record_calls(self, documents: list[str], timeout: float = 5.0) -> None:
+        """``cdr.record_call`` for several CDR documents (JSON text) in one round trip.
+
+        One statement, so one transaction: a document the database refuses fails them
+        all (``DataRejected`` / ``RoutingError``) and none is stored.
+        """
+        ids = self._call(
+            "SELECT array_agg(cdr.record_call(d::jsonb) ORDER BY n)"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(d, n)",
+            (documents,),
+            timeout,
+        )
+        if ids is None or len(ids) != len(documents):
+            raise DatabaseError(f"cdr.record_call stored {ids and len(ids)} of {len(documents)}")
+
     def record_registration(
         self,
         domain: str,
@@ -111,3 +152,16 @@ class Database:
         self._call(
             "SELECT routing.record_device_busy(%s, %s, %s, %s)", (domain, user, busy, at), timeout
         )
+
+
+class QueueFunctions:
+    """The ``queue.*`` functions the queue executor calls (``controller.queue_step.QueueDb``),
+    on the controller's pool with the same deadlines and error mapping as the other calls."""
+
+    def __init__(self, db: Database, timeout: float = 2.0) -> None:
+        self.db = db
+        self.timeout = timeout
+
+    def call(self, fn_name: str, *args: Any) -> Any:
+        values = tuple(Jsonb(a) if isinstance(a, dict | list) else a for a in args)
+        return self.db._call(queue_sql(fn_name), values, self.timeout)

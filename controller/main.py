@@ -9,6 +9,7 @@ CDR spool and exits.  ``gevent.monkey.patch_all()`` must already have run
 from __future__ import annotations
 
 import signal
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,10 @@ import gevent.event
 from controller import logs
 from controller.call_handler import CallDeps, Planner
 from controller.cdr_spool import CdrSpool, Replayer
-from controller.db import Database
+from controller.db import Database, QueueFunctions
 from controller.inbound import InboundClient
 from controller.metrics import Metrics
+from controller.queue_step import QueueClock, WallClock
 from controller.server import CallServer
 from controller.settings import Settings
 
@@ -34,6 +36,8 @@ class Controller:
     log: Any = field(default_factory=logs.get_logger)
     db: Database | None = None
     planner: Planner | None = None  # default: the database (tests may plan without one)
+    queue_clock: QueueClock | None = None  # default: the wall clock (tests: the emulator's)
+    time_scale: float = 1.0  # real seconds per call-time second (tests: the emulator's scale)
     spool: CdrSpool | None = None
     replayer: Replayer | None = None
     server: CallServer | None = None
@@ -61,6 +65,7 @@ class Controller:
                 on_written=self.metrics.cdr_written.inc,
                 on_rejected=self.metrics.cdr_rejected.inc,
                 on_depth=self.metrics.cdr_spool_depth.set,
+                record_many=self.db.record_calls,
             )
             self._greenlets.append(gevent.spawn(self.replayer.run))
         deps = CallDeps(
@@ -69,6 +74,10 @@ class Controller:
             submit_cdr=self._submit_cdr,
             metrics=self.metrics,
             log=self.log,
+            queue_db=QueueFunctions(self.db) if self.db is not None else None,
+            queue_clock=self.queue_clock or WallClock(),
+            time_scale=self.time_scale,
+            controller_id=f"{socket.gethostname()}:{s.esl_port}",
         )
         self.server = CallServer(deps, s.esl_host, s.esl_port)
         self.server.start()
