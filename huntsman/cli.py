@@ -98,14 +98,20 @@ def _db_reset(args: argparse.Namespace) -> int:
 
 
 def _db_snapshot(args: argparse.Namespace) -> int:
-    from huntsman import database, schema
+    """The snapshot describes a fresh install: migrate a throwaway embedded server, describe it."""
+    import tempfile
+    from pathlib import Path
 
-    db = database.resolve()
-    try:
-        path = schema.write_snapshot(db.url)
-    finally:
-        database.stop(db)
-    print(f"wrote {path}")
+    from huntsman import database, migrations, schema
+
+    with tempfile.TemporaryDirectory(prefix="huntsman-snapshot-") as tmp:
+        db = database.start_embedded(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            migrations.migrate(db.url)
+            path = schema.write_snapshot(db.url)
+        finally:
+            database.stop(db)
+    print(f"wrote {path} (from a fresh install)")
     return 0
 
 
@@ -160,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = db.add_parser("reset", help="drop all Huntsman schemas and migrate again")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=_db_reset)
-    db.add_parser("snapshot", help="write db/sql/schema.snapshot.txt").set_defaults(
-        func=_db_snapshot
-    )
+    db.add_parser(
+        "snapshot", help="write db/sql/schema.snapshot.txt from a fresh install"
+    ).set_defaults(func=_db_snapshot)
 
     demo = sub.add_parser("demo", help="demo tenant").add_subparsers(
         dest="demo_command", required=True
@@ -175,9 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("controller", help="run the Event Socket controller").set_defaults(
         func=_controller
     )
-    sub.add_parser("web", help="run the web process (console and JSON API)").set_defaults(
-        func=_web
-    )
+    sub.add_parser("web", help="run the web process (console and JSON API)").set_defaults(func=_web)
     from huntsman import report
 
     report.add_parser(sub)
