@@ -15,8 +15,8 @@ import structlog
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
-def configure(level: str = "info") -> None:
-    """JSON lines to stdout: timestamp, level, event, bound context."""
+def configure(level: str = "info", fmt: str = "json") -> None:
+    """Lines to stdout: timestamp, level, event, bound context; JSON, or aligned for a console."""
     logging.basicConfig(stream=sys.stdout, level=_LEVELS.get(level, 20), format="%(message)s")
     structlog.configure(
         processors=[
@@ -24,7 +24,9 @@ def configure(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer()
+            if fmt == "json"
+            else structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, 20)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),

@@ -125,7 +125,7 @@ class Controller:
 
 def run(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     controller = Controller(settings)
     if settings.metrics_port:
         controller.metrics.serve(settings.esl_host, settings.metrics_port)

@@ -32,6 +32,9 @@ Environment variables (all optional except ``DATABASE_URL`` for live routing):
     Default 0.5.
 ``HUNTSMAN_DB_POOL_SIZE``
     Connections in the database pool (about 2x CPU cores is the sweet spot). Default 4.
+``HUNTSMAN_LOG_FORMAT``
+    ``json`` (one JSON object per line, for log shippers) or ``console`` (aligned,
+    human-readable lines; what ``make run`` uses). Default ``json``.
 ``HUNTSMAN_LOG_LEVEL``
     ``debug``, ``info``, ``warning`` or ``error``. Default ``info``.
 ``HUNTSMAN_MAX_CALL_SECONDS``
@@ -80,6 +83,7 @@ class Settings:
     plan_timeout: float = 0.5
     db_pool_size: int = 4
     log_level: str = "info"
+    log_format: str = "json"
     max_call_seconds: float = 14400.0
 
     @classmethod
@@ -89,6 +93,9 @@ class Settings:
         level = e.get("HUNTSMAN_LOG_LEVEL", "info").lower()
         if level not in ("debug", "info", "warning", "error"):
             raise SettingsError(f"HUNTSMAN_LOG_LEVEL={level!r} is not a log level")
+        log_format = e.get("HUNTSMAN_LOG_FORMAT", "json").lower()
+        if log_format not in ("json", "console"):
+            raise SettingsError(f"HUNTSMAN_LOG_FORMAT={log_format!r}: use json or console")
         try:
             fallback = parse_fallback_setting(e.get("HUNTSMAN_FALLBACK", "fallback XML fallback"))
         except HuntsmanError as exc:
@@ -106,6 +113,7 @@ class Settings:
             plan_timeout=_float(e, "HUNTSMAN_PLAN_TIMEOUT", 0.5),
             db_pool_size=_int(e, "HUNTSMAN_DB_POOL_SIZE", 4, 1),
             log_level=level,
+            log_format=log_format,
             max_call_seconds=_float(e, "HUNTSMAN_MAX_CALL_SECONDS", 14400.0),
         )
 

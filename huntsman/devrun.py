@@ -37,6 +37,7 @@ def _pump(part: Part) -> None:
 def _parts(db_url: str) -> list[Part]:
     env = {
         "DATABASE_URL": db_url,
+        "HUNTSMAN_LOG_FORMAT": os.environ.get("HUNTSMAN_LOG_FORMAT", "console"),
         "HUNTSMAN_CDR_SPOOL": os.environ.get(
             "HUNTSMAN_CDR_SPOOL", str(database.PROJECT_ROOT / ".data" / "cdr-spool")
         ),

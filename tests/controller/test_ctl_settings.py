@@ -44,8 +44,29 @@ def test_values() -> None:
         ("HUNTSMAN_FREESWITCH", "fs1:8021"),
         ("HUNTSMAN_FALLBACK", "fallback"),
         ("HUNTSMAN_LOG_LEVEL", "loud"),
+        ("HUNTSMAN_LOG_FORMAT", "xml"),
     ],
 )
 def test_invalid_values(name: str, value: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_log_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from controller import logs
+
+    settings = Settings.from_env({"HUNTSMAN_LOG_FORMAT": fmt})
+    assert settings.log_format == fmt
+    logs.configure("info", settings.log_format)
+    try:
+        logs.get_logger().info("call_planned", route="number")
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+    finally:
+        logs.configure("info", "json")
+    if fmt == "json":
+        assert json.loads(line)["event"] == "call_planned"
+    else:
+        assert "call_planned" in line and "route=number" in line and not line.startswith("{")
