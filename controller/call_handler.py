@@ -307,9 +307,14 @@ class CallHandler:
             self.first_bridge = False
             self.deps.metrics.connect_to_bridge.observe(time.monotonic() - self.accepted_at)
         self.continue_on_fail_set = True  # the executor sets it before the first wave
+        entered = time.monotonic()
         out = run_queue_step(
             self._queue_session(), step, ctx, self.deps.queue_db, self.deps.queue_clock
         )
+        metrics = self.deps.metrics
+        metrics.queue_calls.labels(out.kind).inc()
+        metrics.queue_waves.inc(out.waves)
+        metrics.queue_wait.observe((time.monotonic() - entered) / self.deps.time_scale)
         for leg in out.legs:
             won = leg.outcome == "answered"
             if won:

@@ -55,6 +55,21 @@ class Metrics:
             "Spooled CDRs the database refused as invalid (kept in rejected.jsonl).",
             registry=r,
         )
+        self.queue_calls = Counter(
+            "huntsman_queue_calls_total",
+            "Queue steps by how they ended (answered, overflow, caller_gone).",
+            ["outcome"],
+            registry=r,
+        )
+        self.queue_waves = Counter(
+            "huntsman_queue_waves_total", "Waves of agents rung for queued callers.", registry=r
+        )
+        self.queue_wait = Histogram(
+            "huntsman_queue_wait_seconds",
+            "Time a caller spent in a queue step (until answered, overflow or hang-up).",
+            buckets=(1, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
+            registry=r,
+        )
         self.db_errors = Counter(
             "huntsman_db_errors_total", "Database calls that failed.", ["operation"], registry=r
         )

@@ -122,6 +122,9 @@ def test_queue_call_rings_waves_until_an_agent_answers(
     assert rows(url, "SELECT 1 FROM queue.caller WHERE call_uuid = %s", result.uuid) == []
     waves = rows(url, "SELECT count(*) AS n FROM queue.wave WHERE call_uuid = %s", result.uuid)
     assert waves[0]["n"] == 2
+    metrics = controller.metrics.registry
+    assert metrics.get_sample_value("huntsman_queue_calls_total", {"outcome": "answered"}) == 1
+    assert metrics.get_sample_value("huntsman_queue_waves_total") == 2
 
 
 def test_feature_code_logs_the_agent_out_from_the_phone(
