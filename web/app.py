@@ -37,10 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from web import api_reports, api_usage
+    from web import api_queues, api_reports, api_usage
 
     csrf = CSRFProtect(app)
-    for blueprint in (api_usage.bp, api_reports.bp):
+    for blueprint in (api_usage.bp, api_reports.bp, api_queues.bp):
         csrf.exempt(blueprint)  # bearer-token API: no cookies, no CSRF
         app.register_blueprint(blueprint)
 

@@ -2,8 +2,9 @@
 
 The database keeps only sha256(token) (billing.api_token, issued by billing.issue_token); the
 check fetches the digest of token <id> and compares it with sha256 of the presented token in
-constant time. Kinds: `device` (posts usage for one device), `account` (reads one account's
-reports).
+constant time. Kinds: `device` (posts usage for one device, acts on its own queue agent),
+`account` (reads one account's reports), `domain_admin` (acts on every queue agent and queue of
+one domain).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ _NO_DIGEST = b"\0" * 32
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "device" | "account"
-    subject_id: int
+    kind: str  # "device" | "account" | "domain_admin"
+    subject_id: int  # cfg.device.id | billing.account.id | cfg.domain.id
 
 
 def bearer_token(authorization: str | None) -> str | None:

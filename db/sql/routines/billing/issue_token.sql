@@ -3,8 +3,9 @@
 -- Creates an API bearer token and returns it (the only time it is visible): "hmt_<id>_<secret>"
 -- where <secret> is 64 hex digits from two gen_random_uuid() (pg_strong_random; 244 random
 -- bits). Only sha256(token) is stored. p_kind 'device' (p_subject_id = cfg.device.id: may POST
--- /api/v1/usage for that device) or 'account' (billing.account.id: may GET that account's
--- reports). Raises HMB02 for an unknown subject.
+-- /api/v1/usage for that device and act on its own queue agent), 'account' (billing.account.id:
+-- may GET that account's reports) or 'domain_admin' (cfg.domain.id: may act on every queue agent
+-- and queue of that domain). Raises HMB02 for an unknown kind or subject.
 CREATE OR REPLACE FUNCTION billing.issue_token(p_kind text, p_subject_id bigint, p_label text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -19,8 +20,11 @@ BEGIN
         SELECT d.domain_id INTO v_domain_id FROM cfg.device d WHERE d.id = p_subject_id;
     ELSIF p_kind = 'account' THEN
         SELECT a.domain_id INTO v_domain_id FROM billing.account a WHERE a.id = p_subject_id;
+    ELSIF p_kind = 'domain_admin' THEN
+        SELECT d.id INTO v_domain_id FROM cfg.domain d WHERE d.id = p_subject_id;
     ELSE
-        RAISE EXCEPTION 'token kind must be device or account, got %', p_kind USING ERRCODE = 'HMB02';
+        RAISE EXCEPTION 'token kind must be device, account or domain_admin, got %', p_kind
+            USING ERRCODE = 'HMB02';
     END IF;
     IF v_domain_id IS NULL THEN
         RAISE EXCEPTION '% % does not exist', p_kind, p_subject_id USING ERRCODE = 'HMB02';
@@ -40,4 +44,4 @@ $$;
 REVOKE ALL ON FUNCTION billing.issue_token(text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION billing.issue_token(text, bigint, text) TO huntsman_console;
 COMMENT ON FUNCTION billing.issue_token(text, bigint, text) IS
-    'New API token (device: posts usage; account: reads its reports); returned once, stored as sha256.';
+    'New API token (device: posts usage, acts on its queue agent; account: reads its reports; domain_admin: acts on the domain''s queues and agents); returned once, stored as sha256.';
