@@ -1,16 +1,21 @@
 """Load benchmark of one controller process driven by the FreeSWITCH emulator.
 
 One ``python -m controller`` process (real sockets, real PostgreSQL, the CDR spool) takes calls
-placed by switchsim at a fixed rate. The run reports:
+placed at a fixed rate by switchsim load generators running in their own processes (so the
+controller and the generators do not share one interpreter).  One run reports:
 
-- call setups/s achieved and failures (no bridge, fallback, wrong cause, timeout);
-- p50/p99 connect -> bridge: from FreeSWITCH's socket connect to the ``bridge`` it received,
-  measured on the emulator's clock (includes planning in PostgreSQL);
-- controller CPU per call (utime+stime of the process from /proc, divided by calls);
-- CDR write rate (rows in cdr.call over the run) and how long the spool took to drain.
+- offered rate, calls placed, achieved setups/s, failures by kind (timeout, fallback,
+  no bridge, not answered);
+- connect -> bridge p50/p99: from FreeSWITCH's socket connect to the ``bridge`` command it
+  received (real ms, emulator clock; includes planning in PostgreSQL);
+- plan latency p50/p99 (the controller's histogram, interpolated inside a bucket);
+- controller CPU ms per call (utime+stime from /proc/<pid>/stat) and the generators' CPU;
+- CDRs written per second and whether every CDR landed (rows in cdr.call);
+- the exact command, the machine and its load average before and after.
 
-    .venv/bin/python bench/bench_controller.py --duration 30 --cps 100
+    .venv/bin/python bench/bench_controller.py --duration 60 --cps 200
 
+Loopback only; every run is bounded (per-call timeout, drain deadline) and stops by itself.
 Uses DATABASE_URL when set (a scratch database is created there), else a throwaway embedded
 PostgreSQL. Not run by the test suite.
 """
@@ -22,8 +27,9 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import platform  # noqa: E402
+import shlex  # noqa: E402
 import socket  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -40,6 +46,7 @@ from psycopg import conninfo as pg_conninfo  # noqa: E402
 
 from huntsman import migrations  # noqa: E402
 from switchsim import Behaviour, Switch  # noqa: E402
+from switchsim.load import first_bridge_latency  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DID = "+4930123456"
@@ -71,6 +78,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
+def machine() -> dict[str, Any]:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def scratch_database(admin_url: str) -> str:
     name = f"bench_controller_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -99,7 +124,7 @@ def scrape(port: int) -> str:
 
 
 def histogram_quantile(text: str, name: str, q: float) -> float | None:
-    """Upper bound (ms) of the bucket holding quantile ``q`` of ``huntsman_<name>_seconds``."""
+    """Quantile ``q`` (ms) of ``huntsman_<name>_seconds``, linear inside its bucket."""
     buckets = []
     prefix = f'huntsman_{name}_seconds_bucket{{le="'
     for line in text.splitlines():
@@ -108,18 +133,144 @@ def histogram_quantile(text: str, name: str, q: float) -> float | None:
             buckets.append((float(le), float(value)))
     if not buckets or buckets[-1][1] == 0:
         return None
-    total = buckets[-1][1]
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
     for le, count in buckets:
-        if count >= q * total:
-            return le * 1000
+        if count >= rank:
+            if le == float("inf"):
+                return round(lower * 1000, 2)  # above the largest finite bucket
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return round((lower + (le - lower) * share) * 1000, 2)
+        lower, below = le, count
     return None
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float | None:
     if not values:
-        return float("nan")
+        return None
     values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+
+# --- generator process ----------------------------------------------------------------------
+
+
+def generate(args: argparse.Namespace) -> dict[str, Any]:
+    """One load generator: calls ``k, k+N, k+2N, ...`` of the run, on the shared schedule."""
+    sw = Switch(time_scale=args.time_scale, hostname="bench", event_profile=args.event_profile)
+    for ext in (1001, 1002, 1003, 1004):
+        behaviour = (
+            Behaviour.answer(after=args.answer_after, hangup_after=args.talk)
+            if ext == 1001
+            else Behaviour.no_answer()
+        )
+        sw.endpoints.set(f"user/{ext}@bench.example", behaviour)
+    latencies: list[float] = []
+    failures: dict[str, int] = {}
+    ok = 0
+    placed = 0
+    lag_max = 0.0
+
+    def fail(kind: str) -> None:
+        failures[kind] = failures.get(kind, 0) + 1
+
+    def one(i: int) -> None:
+        nonlocal ok
+        call = sw.place_call(
+            controllers=args.controller,
+            destination=DID,
+            caller_number=f"+49170{i:07d}",
+            caller_name=f"Bench {i}",
+            domain="bench.example",
+            variables={"socket_resume": "true"},
+        )
+        try:
+            res = call.wait(timeout=args.call_timeout)
+        except TimeoutError:
+            fail("timeout")
+            return
+        if res.fallback_ran:
+            fail("fallback")
+        elif not res.bridges:
+            fail(f"no_bridge:{res.hangup_cause}")
+        elif res.answered_by is None:
+            fail(f"not_answered:{res.bridges[0].cause}")
+        else:
+            latency = first_bridge_latency(res, args.time_scale)
+            if latency is None:
+                fail("no_bridge_command")
+                return
+            ok += 1
+            latencies.append(latency)
+
+    def forget() -> None:  # keep the heap (and GC pauses) flat: only the results are kept
+        while True:
+            gevent.sleep(1.0)
+            sw.forget_finished()
+
+    pruner = gevent.spawn(forget)
+    times0 = os.times()
+    start = args.start_at
+    greenlets = []
+    n = int(args.duration * args.cps)
+    for i in range(args.worker, n, args.workers):
+        due = start + i / args.cps
+        delay = due - time.monotonic()
+        if delay > 0:
+            gevent.sleep(delay)
+        else:
+            lag_max = max(lag_max, -delay)
+        greenlets.append(gevent.spawn(one, i))
+        placed += 1
+    placed_until = time.monotonic()
+    gevent.joinall(greenlets, timeout=args.call_timeout + 30)
+    unfinished = sum(1 for g in greenlets if not g.ready())
+    if unfinished:
+        failures["unfinished"] = unfinished
+    done_at = time.monotonic()
+    pruner.kill()
+    sw.close()
+    return {
+        "placed": placed,
+        "ok": ok,
+        "failures": failures,
+        "latencies_ms": latencies,
+        "placed_until": placed_until,
+        "done_at": done_at,
+        "max_lag_s": round(lag_max, 3),
+        "cpu_s": (os.times().user - times0.user) + (os.times().system - times0.system),
+        "cpu_system_s": os.times().system - times0.system,
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def start_generators(
+    args: argparse.Namespace, port: int, start_at: float
+) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for k in range(args.generators):
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--generator",
+            f"--worker={k}",
+            f"--workers={args.generators}",
+            f"--controller=127.0.0.1:{port}",
+            f"--start-at={start_at}",
+            f"--cps={args.cps}",
+            f"--duration={args.duration}",
+            f"--time-scale={args.time_scale}",
+            f"--answer-after={args.answer_after}",
+            f"--talk={args.talk}",
+            f"--call-timeout={args.call_timeout}",
+            f"--event-profile={args.event_profile}",
+        ]
+        if args.profile_generator:
+            cmd.append(f"--profile-generator={args.profile_generator}")
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE))
+    return procs
 
 
 def run(args: argparse.Namespace, db_url: str, workdir: Path) -> dict[str, Any]:
@@ -140,6 +291,7 @@ def run(args: argparse.Namespace, db_url: str, workdir: Path) -> dict[str, Any]:
     if args.profile:
         cmd = [sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "controller"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    generators: list[subprocess.Popen[bytes]] = []
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -150,98 +302,89 @@ def run(args: argparse.Namespace, db_url: str, workdir: Path) -> dict[str, Any]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("the controller did not start") from None
                 time.sleep(0.1)
-
-        sw = Switch(time_scale=args.time_scale, hostname="bench")
-        for ext in (1001, 1002, 1003, 1004):
-            behaviour = (
-                Behaviour.answer(after=args.answer_after, hangup_after=args.talk)
-                if ext == 1001
-                else Behaviour.no_answer()
-            )
-            sw.endpoints.set(f"user/{ext}@bench.example", behaviour)
-
-        latencies: list[float] = []
-        failures: dict[str, int] = {}
-        done = 0
+        time.sleep(0.5)  # let the readiness probe's call end before measuring
         cdr0 = cdr_count(db_url)
+        load_before = loadavg()
+        start_at = time.monotonic() + 2.0  # generators import and start meanwhile
+        generators = start_generators(args, port, start_at)
+        time.sleep(max(0.0, start_at - time.monotonic()))
         cpu0 = cpu_seconds(proc.pid)
-        gen0 = cpu_seconds(os.getpid())
-
-        def one(i: int) -> None:
-            nonlocal done
-            call = sw.place_call(
-                controllers=f"127.0.0.1:{port}",
-                destination=DID,
-                caller_number=f"+49170{i:07d}",
-                caller_name=f"Bench {i}",
-                domain="bench.example",
-                variables={"socket_resume": "true"},
-            )
-            try:
-                res = call.wait(timeout=args.call_timeout)
-            except Exception as exc:  # a timeout or an emulator error is a failed call
-                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
-                return
-            done += 1
-            if res.fallback_ran or not res.bridges or res.answered_by is None:
-                key = "fallback" if res.fallback_ran else f"no_bridge:{res.hangup_cause}"
-                failures[key] = failures.get(key, 0) + 1
-                return
-            if res.connected_at is not None:
-                sim = res.bridges[0].started_at - res.connected_at
-                latencies.append(sim * args.time_scale)
-
-        t0 = time.monotonic()
-        greenlets = []
-        n = int(args.duration * args.cps)
-        for i in range(n):
-            target = t0 + i / args.cps
-            delay = target - time.monotonic()
-            if delay > 0:
-                gevent.sleep(delay)
-            greenlets.append(gevent.spawn(one, i))
-        placed_in = time.monotonic() - t0
-        gevent.joinall(greenlets, timeout=args.call_timeout + 30)
-        calls_done_at = time.monotonic()
+        outputs = []
+        for g in generators:
+            out, _ = g.communicate(timeout=args.duration + args.call_timeout + 120)
+            outputs.append(json.loads(out))
         cpu = cpu_seconds(proc.pid) - cpu0
-        gen_cpu = cpu_seconds(os.getpid()) - gen0
-        wall = calls_done_at - t0
+        done_at = max(o["done_at"] for o in outputs)
+        load_after = loadavg()
 
+        placed = sum(o["placed"] for o in outputs)
+        ok = sum(o["ok"] for o in outputs)
+        failures: dict[str, int] = {}
+        for o in outputs:
+            for kind, count in o["failures"].items():
+                failures[kind] = failures.get(kind, 0) + count
+        latencies = [x for o in outputs for x in o["latencies_ms"]]
+        placing = max(o["placed_until"] for o in outputs) - start_at
+        wall = done_at - start_at
+        gen_cpu = sum(o["cpu_s"] for o in outputs)
+        gen_sys = sum(o["cpu_system_s"] for o in outputs)
+
+        # Every call the controller handled to the end leaves one CDR; a call the dialplan
+        # fallback took (the controller never decided) or that never ended may leave none.
+        expected = placed - sum(
+            failures.get(kind, 0) for kind in ("timeout", "unfinished", "fallback")
+        )
         drain_deadline = time.monotonic() + 120
-        # calls the dialplan fallback took never reached the controller: no CDR from it
-        expected = done - failures.get("fallback", 0)
         while cdr_count(db_url) - cdr0 < expected and time.monotonic() < drain_deadline:
             time.sleep(0.2)
-        drained_in = time.monotonic() - calls_done_at
+        drained_in = time.monotonic() - done_at
         cdrs = cdr_count(db_url) - cdr0
-        sw.close()
         scraped = scrape(metrics_port)
         return {
-            "calls_placed": n,
-            "target_cps": args.cps,
-            "achieved_cps": round(n / placed_in, 1),
-            "completed": done,
+            "offered_cps": args.cps,
+            "duration_s": args.duration,
+            "calls_placed": placed,
+            "placing_rate_cps": round(placed / max(placing, 1e-9), 1),
+            "max_generator_lag_s": max(o["max_lag_s"] for o in outputs),
+            "setups_ok": ok,
+            "achieved_setups_per_s": round(ok / max(placing, 1e-9), 1),
+            "failed_calls": placed - ok,
             "failures": failures,
             "connect_to_bridge_ms": {
-                "p50": round(pct(latencies, 0.50) * 1000, 2),
-                "p99": round(pct(latencies, 0.99) * 1000, 2),
-                "mean": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+                "p50": pct(latencies, 0.50),
+                "p99": pct(latencies, 0.99),
+                "max": pct(latencies, 1.0),
             },
-            "controller_cpu_ms_per_call": round(cpu / max(done, 1) * 1000, 3),
+            "plan_ms_from_histogram": {
+                "p50": histogram_quantile(scraped, "plan", 0.5),
+                "p99": histogram_quantile(scraped, "plan", 0.99),
+            },
+            "controller_accept_to_bridge_ms_from_histogram": {
+                "p50": histogram_quantile(scraped, "connect_to_bridge", 0.5),
+                "p99": histogram_quantile(scraped, "connect_to_bridge", 0.99),
+            },
+            "controller_cpu_ms_per_call": round(cpu / max(placed, 1) * 1000, 3),
             "controller_cpu_share_of_one_core": round(cpu / wall, 2),
-            "load_generator_cpu_share_of_one_core": round(gen_cpu / wall, 2),
+            "generators": args.generators,
+            "generator_cpu_ms_per_call": round(gen_cpu / max(placed, 1) * 1000, 3),
+            "generator_cpu_share_of_one_core": round(gen_cpu / wall, 2),
+            "generator_cpu_kernel_share": round(gen_sys / max(gen_cpu, 1e-9), 2),
+            "event_profile": args.event_profile,
             "cdr_rows": cdrs,
-            "cdr_rows_per_s": round(cdrs / max(calls_done_at - t0 + drained_in, 1e-9), 1),
+            "cdr_expected": expected,
+            "all_cdrs_landed": cdrs >= expected,
+            "cdr_rows_per_s": round(cdrs / max(wall + drained_in, 1e-9), 1),
             "cdr_drain_after_last_call_s": round(drained_in, 2),
-            "controller_side_ms": {
-                "accept_to_bridge_p50": histogram_quantile(scraped, "connect_to_bridge", 0.5),
-                "accept_to_bridge_p99": histogram_quantile(scraped, "connect_to_bridge", 0.99),
-                "plan_p50": histogram_quantile(scraped, "plan", 0.5),
-                "plan_p99": histogram_quantile(scraped, "plan", 0.99),
-            },
             "time_scale": args.time_scale,
+            "loadavg_before": load_before,
+            "loadavg_after": load_after,
+            "command": shlex.join([sys.executable, *sys.argv]),
+            "machine": machine(),
         }
     finally:
+        for g in generators:
+            if g.poll() is None:
+                g.kill()
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -259,9 +402,34 @@ def main() -> None:
     p.add_argument("--call-timeout", type=float, default=30.0, help="real s per call")
     p.add_argument("--max-calls", type=int, default=5000)
     p.add_argument("--pool", type=int, default=4, help="HUNTSMAN_DB_POOL_SIZE")
+    p.add_argument("--generators", type=int, default=1, help="load generator processes")
+    p.add_argument(
+        "--event-profile",
+        choices=("full", "fast"),
+        default="full",
+        help="emulator events: full fidelity, or 'fast' (see switchsim.events.FAST_PROFILE)",
+    )
     p.add_argument("--profile", help="write a cProfile of the controller to this file")
+    p.add_argument("--profile-generator", help="write a cProfile of generator 0 to this file")
+    # internal: one generator process
+    p.add_argument("--generator", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--controller", help=argparse.SUPPRESS)
+    p.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     args = p.parse_args()
 
+    if args.generator:
+        if args.profile_generator and args.worker == 0:
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                result = generate(args)
+            prof.dump_stats(args.profile_generator)
+        else:
+            result = generate(args)
+        print(json.dumps(result))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
         workdir = Path(tmp)
         admin = os.environ.get("DATABASE_URL")

@@ -8,7 +8,8 @@ Layout of the spool directory (``HUNTSMAN_CDR_SPOOL``):
 * ``rejected.jsonl`` lines the database refused as invalid (kept for a human);
 * ``lock``          ``flock``'d by the owning process: one controller per spool.
 
-``Replayer`` writes lines in order with ``cdr.record_call`` and advances the cursor;
+``Replayer`` writes lines in order with ``cdr.record_call`` (a batch of lines in one
+statement when it can, each line on its own when one is refused) and advances the cursor;
 when the database is down it backs off and retries the same line.  Because
 ``record_call`` is idempotent on the call uuid, a crash between the insert and the
 cursor update replays a line without duplicating the row.  When everything is
@@ -66,6 +67,10 @@ class CdrSpool:
         self._cursor_fd = os.open(self.dir / CURSOR, os.O_RDWR | os.O_CREAT, 0o600)
         self.cursor = self._read_cursor()
         self.depth = self._count_pending()
+        self._written = 0  # appends so far ...
+        self._synced = 0  # ... and how many of them a completed fsync covers
+        self._syncing = False
+        self._sync_done = gevent.event.Event()
         self.wakeup = gevent.event.Event()
         if self.depth:
             self.wakeup.set()
@@ -107,13 +112,38 @@ class CdrSpool:
     # --- API -------------------------------------------------------------------------------------
 
     def append(self, cdr: dict[str, Any]) -> None:
-        """Append one CDR and fsync before returning."""
+        """Append one CDR and return once an fsync that began after its write has ended.
+
+        Group commit: appends that arrive while an fsync is running wait for the next
+        one, which covers all of them, so the number of fsyncs per second is bounded by
+        the disk's latency, not by the call rate.  A failed fsync raises in every
+        append that was waiting for it.
+        """
         line = json.dumps(cdr, ensure_ascii=True, separators=(",", ":"), default=str)
         with self._lock:  # one write() per line, never interleaved with a compaction
             os.write(self._fd, line.encode("ascii") + b"\n")
             self.depth += 1
-        _fsync(self._fd)
+            self._written += 1
+            mine = self._written
+        self._sync_through(mine)
         self.wakeup.set()
+
+    def _sync_through(self, seq: int) -> None:
+        """Block until the ``seq``-th write is covered by a completed fsync."""
+        while self._synced < seq:
+            if self._syncing:
+                self._sync_done.wait()  # the running fsync may have begun before our write
+                continue
+            self._syncing = True
+            target = self._written  # every write so far is covered by the fsync below
+            done = self._sync_done
+            try:
+                _fsync(self._fd)
+                self._synced = max(self._synced, target)
+            finally:
+                self._syncing = False
+                self._sync_done = gevent.event.Event()
+                done.set()
 
     def pending(self, limit: int = 100) -> list[tuple[int, dict[str, Any] | None, bytes]]:
         """Up to ``limit`` lines after the cursor: (end offset, document or None, raw line)."""
@@ -176,9 +206,13 @@ class Replayer:
         on_rejected: Callable[[], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
         max_backoff: float = 5.0,
+        record_many: Callable[[list[str]], None] | None = None,
+        gather: float = 0.0,
     ) -> None:
         self.spool = spool
         self.record = record
+        self.record_many = record_many
+        self.gather = gather
         self.log = log
         self.on_written = on_written
         self.on_rejected = on_rejected
@@ -190,6 +224,10 @@ class Replayer:
         backoff = 0.05
         while not self.stopping:
             self.spool.wakeup.wait(timeout=1.0)
+            if self.gather and self.record_many is not None:
+                # Let the CDRs of calls ending together pile up: one round trip and one
+                # cursor fsync for all of them instead of one each (they are already durable).
+                gevent.sleep(self.gather)
             self.spool.wakeup.clear()
             if self.on_depth is not None:
                 self.on_depth(self.spool.depth)
@@ -209,6 +247,9 @@ class Replayer:
             done = self.spool.cursor
             count = 0
             try:
+                if self._record_together(batch):
+                    done, count = batch[-1][0], len(batch)
+                    continue
                 for offset, doc, raw in batch:
                     if doc is None:
                         self._reject(raw, "not a JSON object")
@@ -232,6 +273,24 @@ class Replayer:
                     self.spool.ack(done, count)
                 if self.on_depth is not None:
                     self.on_depth(self.spool.depth)
+
+    def _record_together(self, batch: list[tuple[int, dict[str, Any] | None, bytes]]) -> bool:
+        """Write a batch of valid documents in one round trip (one transaction).
+
+        False when there is no batch writer, a line is not a document, or the database
+        refused one of them: the caller then writes them one by one (``record_call``
+        is idempotent) and sets the bad one aside.
+        """
+        if self.record_many is None or len(batch) < 2 or any(d is None for _, d, _ in batch):
+            return False
+        try:
+            self.record_many([raw.decode("ascii", "replace") for _, _, raw in batch])
+        except (RoutingError, DataRejected):
+            return False
+        if self.on_written is not None:
+            for _ in batch:
+                self.on_written()
+        return True
 
     def _reject(self, raw: bytes, why: str) -> None:
         self.spool.reject(raw)

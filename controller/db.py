@@ -27,7 +27,6 @@ from controller.errors import (
 )
 from controller.queue_step import queue_sql
 
-
 CHECK_AFTER_IDLE = 5.0
 """A pooled connection idle longer than this (s) is checked with a round trip before use."""
 
@@ -44,7 +43,7 @@ class Database:
         timeout_ms = max(1, int(statement_timeout * 1000))
         self.pool = ConnectionPool(
             url,
-            min_size=1,
+            min_size=pool_size,  # opened at start: no pool growth under the first calls
             max_size=pool_size,
             open=False,
             name="huntsman-controller",
@@ -93,14 +92,15 @@ class Database:
                 return None if row is None else row[0]
         except PoolTimeout as exc:
             raise DatabaseUnavailable(f"no database connection within {timeout}s") from exc
-        except pg_errors.QueryCanceled as exc:
-            raise PlanTimeout(f"statement timeout: {exc}") from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(str(exc).strip()) from exc
         except psycopg.Error as exc:
             sqlstate = exc.sqlstate or ""
+            # First: psycopg raises our own SQLSTATE class (unknown to it) as OperationalError.
             if sqlstate.startswith("HM"):
                 raise routing_error(sqlstate, exc.diag.message_primary or str(exc)) from exc
+            if isinstance(exc, pg_errors.QueryCanceled):
+                raise PlanTimeout(f"statement timeout: {exc}") from exc
+            if isinstance(exc, psycopg.OperationalError):
+                raise DatabaseUnavailable(str(exc).strip()) from exc
             if sqlstate[:2] in ("22", "23"):
                 raise DataRejected(f"{sqlstate}: {exc}".strip()) from exc
             raise DatabaseError(f"{sqlstate}: {exc}".strip()) from exc
@@ -122,10 +122,10 @@ class Database:
         One statement, so one transaction: a document the database refuses fails them
         all (``DataRejected`` / ``RoutingError``) and none is stored.
         """
-        ids = self._call(
-            "SELECT array_agg(cdr.record_call(d::jsonb) ORDER BY n)"
-            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(d, n)",
-            (documents,),
+        ids = self._call(  # one JSON array: no per-document escaping as a text[] would need
+            "SELECT array_agg(cdr.record_call(d) ORDER BY n)"
+            " FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS t(d, n)",
+            ("[" + ",".join(documents) + "]",),
             timeout,
         )
         if ids is None or len(ids) != len(documents):

@@ -26,6 +26,9 @@ from controller.queue_step import QueueClock, WallClock
 from controller.server import CallServer
 from controller.settings import Settings
 
+CDR_GATHER_SECONDS = 0.05
+"""How long the CDR replayer lets spooled CDRs accumulate before one batched write."""
+
 
 @dataclass
 class Controller:
@@ -66,6 +69,7 @@ class Controller:
                 on_rejected=self.metrics.cdr_rejected.inc,
                 on_depth=self.metrics.cdr_spool_depth.set,
                 record_many=self.db.record_calls,
+                gather=CDR_GATHER_SECONDS,
             )
             self._greenlets.append(gevent.spawn(self.replayer.run))
         deps = CallDeps(

@@ -8,6 +8,7 @@ app's end-of-call rules: ``linger``, disconnect notices, ``socket_resume``/``res
 
 from __future__ import annotations
 
+import ipaddress
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +27,22 @@ from switchsim.switch import Switch
 
 PARK_DELAY = 0.02
 CONNECT_TIMEOUT = 2.0
+
+
+def _connect_tcp(host: str, port: int) -> socket.socket:
+    """A TCP connection; an IP literal skips the resolver (gevent's runs in a thread)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_TIMEOUT)
+    try:
+        sock.connect((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class Call:
@@ -156,7 +173,7 @@ class Call:
         for addr in self.controllers.split("|"):
             host, _, port = addr.strip().rpartition(":")
             try:
-                sock = socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT)
+                sock = _connect_tcp(host, int(port))
             except (OSError, ValueError):
                 continue
             sock.settimeout(None)
@@ -176,6 +193,7 @@ class Call:
             self.result.variables = self.chan.vars.as_dict()
             if self.session is not None:
                 self.switch.unsubscribe(self.session.on_event)
+                self.switch.unsubscribe_channel(self.chan.uuid, self.session.on_event)
             self.done.set()
 
     def _flow(self) -> None:
@@ -189,7 +207,7 @@ class Call:
             return
         self.result.connected_at = clock.now()
         session = self.session = OutboundSession(self, Connection(sock))
-        self.switch.subscribe(session.on_event)
+        self.switch.subscribe_channel(self.chan.uuid, session.on_event)
         self._greenlets.append(gevent.spawn(session.read_loop))
         # The socket app parks the channel once the session is set up: at the first queued
         # application, or after PARK_DELAY (never sooner than that in real time either, so

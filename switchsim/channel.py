@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import gevent.event
 
+from switchsim.urlcode import encoded_line
 from switchsim.variables import VarList
 
 if TYPE_CHECKING:
@@ -41,6 +42,55 @@ TIME_FIELDS = (
     "last_hold",
     "hold_accum",
 )
+
+
+PROFILE_FIELDS = (
+    "Direction",
+    "Logical-Direction",
+    "Username",
+    "Dialplan",
+    "Caller-ID-Name",
+    "Caller-ID-Number",
+    "Orig-Caller-ID-Name",
+    "Orig-Caller-ID-Number",
+    "Callee-ID-Name",
+    "Callee-ID-Number",
+    "Network-Addr",
+    "ANI",
+    "Destination-Number",
+    "Unique-ID",
+    "Source",
+    "Context",
+    "Channel-Name",
+)
+PROFILE_TIME_FIELDS = (
+    "Profile-Created-Time",
+    "Channel-Created-Time",
+    "Channel-Answered-Time",
+    "Channel-Progress-Time",
+    "Channel-Progress-Media-Time",
+    "Channel-Hangup-Time",
+    "Channel-Transfer-Time",
+    "Channel-Resurrect-Time",
+    "Channel-Bridged-Time",
+    "Channel-Last-Hold",
+    "Channel-Hold-Accum",
+    "Screen-Bit",
+    "Privacy-Hide-Name",
+    "Privacy-Hide-Number",
+)
+_PROFILE_NAMES: dict[tuple[str, bool], tuple[str, ...]] = {}
+_PROFILE_BLOCKS: dict[tuple[object, ...], tuple[tuple[tuple[str, str], ...], str]] = {}
+_PROFILE_BLOCKS_MAX = 20_000
+
+
+def _profile_names(prefix: str, with_index: bool) -> tuple[str, ...]:
+    """``<prefix>-<field>`` header names of a caller profile, in order (made once)."""
+    names = _PROFILE_NAMES.get((prefix, with_index))
+    if names is None:
+        fields = PROFILE_FIELDS + (("Profile-Index",) if with_index else ()) + PROFILE_TIME_FIELDS
+        names = _PROFILE_NAMES[(prefix, with_index)] = tuple(f"{prefix}-{f}" for f in fields)
+    return names
 
 
 @dataclass
@@ -147,58 +197,79 @@ class Channel:
             ]
         return out
 
+    def profile_block(
+        self, prefix: str = "Caller", with_index: bool = True, times: dict[str, int] | None = None
+    ) -> tuple[tuple[tuple[str, str], ...], str]:
+        """:meth:`profile_headers` and the same headers as encoded ``text/event-plain`` lines
+        (memoised: a channel's events repeat its profile until a time stamp changes)."""
+        p = self.profile
+        t = times if times is not None else self.times
+        values = [
+            p.direction,
+            p.logical_direction,
+            p.username,
+            p.dialplan,
+            p.caller_id_name,
+            p.caller_id_number,
+            p.orig_caller_id_name,
+            p.orig_caller_id_number,
+            p.callee_id_name,
+            p.callee_id_number,
+            p.network_addr,
+            p.ani,
+            p.destination_number,
+            self.uuid,
+            p.source,
+            p.context,
+            self.name,
+        ]
+        if with_index:
+            values.append("1")
+        values += [
+            str(self.profile_created),
+            str(t["created"]),
+            str(t["answered"]),
+            str(t["progress"]),
+            str(t["progress_media"]),
+            str(t["hangup"]),
+            str(t["transfer"]),
+            str(t["resurrect"]),
+            str(t["bridged"]),
+            str(t["last_hold"]),
+            str(t["hold_accum"]),
+            "true",
+            "false",
+            "false",
+        ]
+        key = (prefix, with_index, *values)
+        block = _PROFILE_BLOCKS.get(key)
+        if block is None:
+            names = _profile_names(prefix, with_index)
+            headers = tuple((k, v) for k, v in zip(names, values, strict=True) if v != "")
+            if len(_PROFILE_BLOCKS) >= _PROFILE_BLOCKS_MAX:
+                _PROFILE_BLOCKS.clear()
+            block = _PROFILE_BLOCKS[key] = (headers, "".join(map(encoded_line, headers)))
+        return block
+
     def profile_headers(
         self, prefix: str = "Caller", with_index: bool = True, times: dict[str, int] | None = None
     ) -> list[tuple[str, str]]:
         """The caller profile as ``<prefix>-*`` headers (``times`` overrides the timestamps)."""
-        p = self.profile
-        fields = [
-            ("Direction", p.direction),
-            ("Logical-Direction", p.logical_direction),
-            ("Username", p.username),
-            ("Dialplan", p.dialplan),
-            ("Caller-ID-Name", p.caller_id_name),
-            ("Caller-ID-Number", p.caller_id_number),
-            ("Orig-Caller-ID-Name", p.orig_caller_id_name),
-            ("Orig-Caller-ID-Number", p.orig_caller_id_number),
-            ("Callee-ID-Name", p.callee_id_name),
-            ("Callee-ID-Number", p.callee_id_number),
-            ("Network-Addr", p.network_addr),
-            ("ANI", p.ani),
-            ("Destination-Number", p.destination_number),
-            ("Unique-ID", self.uuid),
-            ("Source", p.source),
-            ("Context", p.context),
-            ("Channel-Name", self.name),
-        ]
-        if with_index:
-            fields.append(("Profile-Index", "1"))
-        t = times if times is not None else self.times
-        fields += [
-            ("Profile-Created-Time", str(self.profile_created)),
-            ("Channel-Created-Time", str(t["created"])),
-            ("Channel-Answered-Time", str(t["answered"])),
-            ("Channel-Progress-Time", str(t["progress"])),
-            ("Channel-Progress-Media-Time", str(t["progress_media"])),
-            ("Channel-Hangup-Time", str(t["hangup"])),
-            ("Channel-Transfer-Time", str(t["transfer"])),
-            ("Channel-Resurrect-Time", str(t["resurrect"])),
-            ("Channel-Bridged-Time", str(t["bridged"])),
-            ("Channel-Last-Hold", str(t["last_hold"])),
-            ("Channel-Hold-Accum", str(t["hold_accum"])),
-            ("Screen-Bit", "true"),
-            ("Privacy-Hide-Name", "false"),
-            ("Privacy-Hide-Number", "false"),
-        ]
-        return [(f"{prefix}-{k}", v) for k, v in fields if v != ""]
+        return list(self.profile_block(prefix, with_index, times)[0])
+
+    def other_leg_block(self) -> tuple[tuple[tuple[str, str], ...], str]:
+        """:meth:`other_leg_headers` and the same headers as encoded event lines."""
+        if self.other is None:
+            return (), ""
+        headers, text = self.other.profile_block(
+            "Other-Leg", with_index=False, times=self.other_times
+        )
+        kind = ("Other-Type", self.other_type)
+        return (kind, *headers), encoded_line(kind) + text
 
     def other_leg_headers(self) -> list[tuple[str, str]]:
         """``Other-Type`` and ``Other-Leg-*`` for the bridged/originated peer, if any."""
-        if self.other is None:
-            return []
-        return [("Other-Type", self.other_type)] + self.other.profile_headers(
-            "Other-Leg", with_index=False, times=self.other_times
-        )
+        return list(self.other_leg_block()[0])
 
     def link(self, other: Channel) -> None:
         """Make ``other`` this channel's peer; its profile times are copied as of now
@@ -208,4 +279,4 @@ class Channel:
 
     def var_headers(self) -> list[tuple[str, str]]:
         """Variables as ``variable_<name>`` headers, in FreeSWITCH order."""
-        return [(f"variable_{k}", v) for k, v in self.vars]
+        return list(self.vars.headers())

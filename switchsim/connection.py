@@ -51,15 +51,24 @@ class Connection:
         self.sock.close()
 
     def _write_loop(self) -> None:
+        queue = self._queue
         while True:
-            item = self._queue.get()
-            if item is _CLOSE:
-                self._shutdown()
-                return
+            item = queue.get()
+            # What was queued meanwhile goes out in the same write, in order.
+            chunks: list[bytes] = []
+            while item is not _CLOSE:
+                chunks.append(item)
+                if queue.empty():
+                    break
+                item = queue.get()
             try:
-                self.sock.sendall(item)
+                if chunks:
+                    self.sock.sendall(b"".join(chunks))
             except OSError:
                 self.closed = True
+                self._shutdown()
+                return
+            if item is _CLOSE:
                 self._shutdown()
                 return
 

@@ -11,11 +11,14 @@ target (see :attr:`Leg.overflow`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 MAX_PEERS = 128
 ENTERPRISE_DELIM = ":_:"
 _OPEN = {"{": "}", "[": "]", "<": ">"}
+_NESTING = re.compile(r"[\\'{\[<]")
+"""Characters that make ``split_top`` walk the text: escapes, quotes, openers."""
 
 
 class DialStringError(ValueError):
@@ -60,36 +63,46 @@ class DialString:
 
 def split_top(text: str, delim: str, limit: int | None = None) -> list[str]:
     """Split on ``delim`` outside brackets and quotes and not escaped by a backslash."""
+    if _NESTING.search(text) is None:  # nothing nested or escaped: a plain split
+        return text.split(delim, -1 if limit is None else limit - 1)
+    return _split_walk(text, delim, limit)
+
+
+def _split_walk(text: str, delim: str, limit: int | None = None) -> list[str]:
+    """``split_top`` for any text: jumps from one escape, quote, bracket or ``delim`` to the
+    next (the text between them is copied as is)."""
     parts: list[str] = []
     depth = 0
     quote = False
-    cur: list[str] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            cur.append(text[i : i + 2])
-            i += 2
-            continue
-        if ch == "'":
+    start = 0
+    for match in _walk_pattern(delim).finditer(text):
+        token = match.group()
+        if token == "'":
             quote = not quote
-        elif not quote:
-            if ch in _OPEN:
-                depth += 1
-            elif ch in _OPEN.values() and depth > 0:
-                depth -= 1
-            elif depth == 0 and text.startswith(delim, i):
-                if limit is not None and len(parts) == limit - 1:
-                    cur.append(text[i:])
-                    break
-                parts.append("".join(cur))
-                cur = []
-                i += len(delim)
-                continue
-        cur.append(ch)
-        i += 1
-    parts.append("".join(cur))
+        elif quote or token[0] == "\\":
+            continue
+        elif token in _OPEN:
+            depth += 1
+        elif token in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0:  # the delimiter
+            if limit is not None and len(parts) == limit - 1:
+                break
+            parts.append(text[start : match.start()])
+            start = match.end()
+    parts.append(text[start:])
     return parts
+
+
+_CLOSE = frozenset(_OPEN.values())
+_WALK: dict[str, re.Pattern[str]] = {}
+
+
+def _walk_pattern(delim: str) -> re.Pattern[str]:
+    pattern = _WALK.get(delim)
+    if pattern is None:
+        pattern = _WALK[delim] = re.compile(r"\\.|'|[{}\[\]<>]|" + re.escape(delim), re.S)
+    return pattern
 
 
 def take_block(text: str) -> tuple[str | None, str]:

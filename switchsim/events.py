@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from switchsim.urlcode import encoded_line
+
 if TYPE_CHECKING:
     from switchsim.channel import Channel
     from switchsim.switch import Switch
@@ -46,6 +48,22 @@ CALLING: dict[str, tuple[str, str, int]] = {
 }
 
 
+EVENT_PROFILES = ("full", "fast")
+FAST_PROFILE_VARS = frozenset(
+    {
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_ANSWER",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+    }
+)
+"""Under ``Switch(event_profile="fast")`` (load generation only) only these channel events
+carry the ``variable_*`` block; every other header of every event is as in ``full``.  Same
+events, same order, same Event-Sequence; CHANNEL_DATA is never thinned.  ``full`` (the
+default) is what FreeSWITCH 1.10 sends and what the capture replay tests check."""
+
+
 @dataclass
 class Event:
     """An event ready to deliver: name, ordered headers (raw values), optional body."""
@@ -54,6 +72,8 @@ class Event:
     headers: list[Header]
     body: str | None = None
     subclass: str | None = None
+    plain: str | None = None
+    """The headers as ``text/event-plain`` lines when already encoded (channel events)."""
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First header value by exact name."""
@@ -64,8 +84,28 @@ class Event:
 
     @property
     def unique_id(self) -> str | None:
-        """The channel the event is about (``Unique-ID``)."""
-        return self.get("Unique-ID")
+        """The channel the event is about (``Unique-ID``; headers are not changed once built)."""
+        try:
+            return self._unique_id
+        except AttributeError:
+            self._unique_id: str | None = self.get("Unique-ID")
+            return self._unique_id
+
+
+_DATES: dict[int, tuple[str, str]] = {}
+
+
+def _event_dates(secs: int) -> tuple[str, str]:
+    """``Event-Date-Local`` and ``Event-Date-GMT`` of a whole second (formatted once)."""
+    dates = _DATES.get(secs)
+    if dates is None:
+        if len(_DATES) > 64:
+            _DATES.clear()
+        dates = _DATES[secs] = (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(secs)),
+            time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(secs)),
+        )
+    return dates
 
 
 def base_headers(
@@ -73,9 +113,7 @@ def base_headers(
 ) -> list[Header]:
     """``Event-Name`` ... ``Event-Sequence``: the headers every event starts with."""
     now_us = switch.clock.epoch_us()
-    secs = now_us / 1_000_000
-    local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(secs))
-    gmt = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(secs))
+    local, gmt = _event_dates(now_us // 1_000_000)
     file, func, line = calling or CALLING.get(name, ("switch_event.c", "switch_event_fire", 0))
     return [
         ("Event-Name", name),
@@ -102,15 +140,20 @@ def channel_event(
     with_vars: bool = True,
 ) -> Event:
     """A channel event: base, ``pre``, state, caller profile, other leg, variables, ``post``."""
-    headers = base_headers(chan.switch, name)
-    headers += list(pre)
-    headers += chan.state_headers()
-    headers += chan.profile_headers("Caller")
-    headers += chan.other_leg_headers()
-    if with_vars:
-        headers += chan.var_headers()
-    headers += list(post)
-    return Event(name=name, headers=headers)
+    head = base_headers(chan.switch, name)
+    head += pre
+    head += chan.state_headers()
+    profile, profile_text = chan.profile_block("Caller")
+    other, other_text = chan.other_leg_block()
+    tail = list(post)
+    var_headers: tuple[Header, ...] = ()
+    var_text = ""
+    if with_vars and (chan.switch.event_profile == "full" or name in FAST_PROFILE_VARS):
+        var_headers, var_text = chan.vars.block()
+    plain = "".join(
+        ("".join(map(encoded_line, head)), profile_text, other_text, var_text)
+    ) + "".join(map(encoded_line, tail))
+    return Event(name=name, headers=[*head, *profile, *other, *var_headers, *tail], plain=plain)
 
 
 def channel_data(chan: Channel) -> list[Header]:
@@ -119,7 +162,7 @@ def channel_data(chan: Channel) -> list[Header]:
     headers += chan.profile_headers("Channel")
     headers += chan.state_headers()
     headers += chan.profile_headers("Caller")
-    headers += chan.var_headers()
+    headers += chan.vars.headers()
     return headers
 
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from switchsim.urlcode import url_encode
+from switchsim.urlcode import encoded_line
 
 GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 
@@ -101,9 +101,14 @@ def auth_request() -> bytes:
     return b"Content-Type: auth/request\n\n"
 
 
-def serialize_plain(headers: Iterable[Header], body: str | None = None) -> str:
-    """Serialise an event as ``text/event-plain`` does (URL-encoded values)."""
-    text = "".join(f"{k}: {url_encode(v)}\n" for k, v in headers)
+def serialize_plain(
+    headers: Iterable[Header], body: str | None = None, encoded: str | None = None
+) -> str:
+    """Serialise an event as ``text/event-plain`` does (URL-encoded values).
+
+    ``encoded``: the headers already rendered as lines (``Event.plain``), used as is.
+    """
+    text = "".join(map(encoded_line, headers)) if encoded is None else encoded
     if body is not None:
         text += f"Content-Length: {len(body.encode('utf-8'))}\n\n{body}"
     else:
@@ -122,13 +127,19 @@ def serialize_json(headers: Iterable[Header], body: str | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def event_frame(headers: Iterable[Header], body: str | None = None, fmt: str = "plain") -> bytes:
-    """A whole event message in the given format (``plain`` or ``json``)."""
+def event_frame(
+    headers: Iterable[Header],
+    body: str | None = None,
+    fmt: str = "plain",
+    encoded: str | None = None,
+) -> bytes:
+    """A whole event message in the given format (``plain`` or ``json``); ``encoded`` as in
+    :func:`serialize_plain`."""
     if fmt == "json":
         payload = serialize_json(headers, body).encode("utf-8")
         ctype = "text/event-json"
     else:
-        payload = serialize_plain(headers, body).encode("utf-8")
+        payload = serialize_plain(headers, body, encoded).encode("utf-8")
         ctype = "text/event-plain"
     return f"Content-Length: {len(payload)}\nContent-Type: {ctype}\n\n".encode() + payload
 
@@ -141,7 +152,7 @@ def connect_reply(headers: Iterable[Header]) -> bytes:
         ("Socket-Mode", "async"),
         ("Control", "full"),
     ]
-    text = "".join(f"{k}: {url_encode(v)}\n" for k, v in [*headers, *tail])
+    text = "".join(map(encoded_line, [*headers, *tail]))
     return (text + "\n").encode("utf-8")
 
 

@@ -34,7 +34,7 @@ class InboundSession:
         if self.busy:
             self.held.append(event)
             return
-        self.conn.send(frames.event_frame(event.headers, event.body, self.format))
+        self.conn.send(frames.event_frame(event.headers, event.body, self.format, event.plain))
 
     def _on_event(self, event: Event) -> None:
         if self.conn.closed or event.name == "BACKGROUND_JOB":

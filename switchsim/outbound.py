@@ -30,6 +30,7 @@ class OutboundSession:
         self.myevents: str | None = None
         self.event_format = "plain"
         self.subscribed: set[str] = set()
+        self.wide = False
         self.linger: int | None = None
         self.resume = False
         self.notice_sent = False
@@ -58,7 +59,7 @@ class OutboundSession:
         self.conn.close()
 
     def _send_event(self, event: Event) -> None:
-        self.send(frames.event_frame(event.headers, event.body, self.event_format))
+        self.send(frames.event_frame(event.headers, event.body, self.event_format, event.plain))
 
     def on_event(self, event: Event) -> None:
         """Switch-wide event hook: forward what this session asked for."""
@@ -70,7 +71,7 @@ class OutboundSession:
             wanted = wanted or event.subclass in self.subscribed
         if mine or wanted:
             fmt = self.myevents if mine and self.myevents else self.event_format
-            self.send(frames.event_frame(event.headers, event.body, fmt))
+            self.send(frames.event_frame(event.headers, event.body, fmt, event.plain))
             if mine:
                 self.call.result.events.append(event.name)
 
@@ -113,6 +114,9 @@ class OutboundSession:
                 self.event_format = "json" if parts[0].lower() == "json" else "plain"
                 parts = parts[1:]
             self.subscribed.update(p for p in parts if p.upper() != "CUSTOM")
+            if self.subscribed and not self.wide:
+                self.wide = True  # events of other channels too, not only myevents'
+                self.call.switch.subscribe(self.on_event)
             self.reply(f"+OK event listener enabled {self.event_format}")
         elif name == "noevents":
             self.subscribed.clear()

@@ -11,7 +11,7 @@ from switchsim import causes
 from switchsim.channel import Channel
 from switchsim.clock import Clock
 from switchsim.endpoints import Behaviour, Endpoints
-from switchsim.events import Event, channel_event
+from switchsim.events import EVENT_PROFILES, Event, channel_event
 from switchsim.records import LegRecord
 from switchsim.registrations import Registrations
 from switchsim.reporting import cdr_variables, rtp_stats
@@ -33,18 +33,25 @@ class Switch:
         ipv4: str = "192.0.2.2",
         ipv6: str = "fd00::2",
         core_uuid: str | None = None,
+        event_profile: str = "full",
     ) -> None:
         self.clock = Clock(time_scale)
         self.hostname = hostname
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.core_uuid = core_uuid or str(uuidlib.uuid4())
+        if event_profile not in EVENT_PROFILES:
+            raise ValueError(
+                f"event_profile must be one of {EVENT_PROFILES}, got {event_profile!r}"
+            )
+        self.event_profile = event_profile
         self.endpoints = Endpoints()
         self.channels: dict[str, Channel] = {}
         self.calls: list[Call] = []
         self._legs: list[LegRecord] = []
         self.leg_record: dict[str, LegRecord] = {}
         self._subscribers: list[Subscriber] = []
+        self._channel_subscribers: dict[str, list[Subscriber]] = {}
         self._seq = itertools.count(100)
         self._session_ids = itertools.count(1)
         self._media_ports = itertools.count(16384, 2)
@@ -79,16 +86,52 @@ class Switch:
         if fn in self._subscribers:
             self._subscribers.remove(fn)
 
+    def subscribe_channel(self, uuid: str, fn: Subscriber) -> None:
+        """Receive the events whose ``Unique-ID`` is ``uuid`` (an outbound session's
+        ``myevents``): indexed, so an event costs nothing to the other calls' sessions."""
+        self._channel_subscribers.setdefault(uuid, []).append(fn)
+
+    def unsubscribe_channel(self, uuid: str, fn: Subscriber) -> None:
+        """Stop receiving ``uuid``'s events."""
+        fns = self._channel_subscribers.get(uuid)
+        if fns is not None and fn in fns:
+            fns.remove(fn)
+            if not fns:
+                del self._channel_subscribers[uuid]
+
     def publish(self, event: Event) -> None:
-        """Fire an event to every subscriber (sessions filter for themselves)."""
+        """Fire an event to every subscriber (sessions filter for themselves), then to the
+        subscribers of its channel."""
         for fn in list(self._subscribers):
             fn(event)
+        uuid = event.unique_id
+        if uuid is not None and uuid in self._channel_subscribers:
+            for fn in list(self._channel_subscribers[uuid]):
+                if fn not in self._subscribers:  # a session subscribed both ways gets it once
+                    fn(event)
 
-    def fire(self, chan: Channel, name: str, **kwargs: object) -> Event:
-        """Build a channel event from ``chan``'s current state and publish it."""
-        event = channel_event(chan, name, **kwargs)  # type: ignore[arg-type]
-        self.publish(event)
-        return event
+    def fire(self, chan: Channel, name: str, **kwargs: object) -> None:
+        """Build a channel event from ``chan``'s current state and publish it.
+
+        An event nobody can receive (no switch-wide subscriber, nobody on its channel) is
+        not built, but it still takes its ``Event-Sequence`` number, as in FreeSWITCH.
+        """
+        if not self._subscribers and chan.uuid not in self._channel_subscribers:
+            self.next_sequence()
+            return
+        self.publish(channel_event(chan, name, **kwargs))  # type: ignore[arg-type]
+
+    def forget_finished(self) -> int:
+        """Drop the records of ended calls and legs; returns how many calls were dropped.
+
+        For long load runs: without it every call's record stays alive to the end, and the
+        garbage collector walks an ever larger heap (pauses of hundreds of ms).
+        """
+        before = len(self.calls)
+        self.calls = [c for c in self.calls if not c.done.is_set()]
+        self._legs = [r for r in self._legs if r.ended_at is None]
+        self.leg_record = {u: r for u, r in self.leg_record.items() if r.ended_at is None}
+        return before - len(self.calls)
 
     # -- registrations -----------------------------------------------------------------
 

@@ -12,6 +12,8 @@ _TABLE = {i: f"%{i:02X}" for i in range(0x20)}
 _TABLE[0x7F] = "%7F"
 _TABLE.update({ord(c): f"%{ord(c):02X}" for c in _UNSAFE if c != "%"})
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_NOTHING_TO_ENCODE = re.compile(r"[A-Za-z0-9!$'()*,./_~-]*")
+"""Printable ASCII outside ``_UNSAFE`` (the common case: numbers, UUIDs, names)."""
 
 
 def url_encode(value: str) -> str:
@@ -21,6 +23,8 @@ def url_encode(value: str) -> str:
     a ``%`` already followed by two hex digits is kept (no double encoding), as in 1.10.
     """
     if value.isascii():
+        if _NOTHING_TO_ENCODE.fullmatch(value):
+            return value
         if "%" in value:
             value = _LONE_PERCENT.sub("%25", value)
         return value.translate(_TABLE)
@@ -36,6 +40,25 @@ def url_encode(value: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_LINES: dict[tuple[str, str], str] = {}
+_LINES_MAX = 100_000
+
+
+def encoded_line(header: tuple[str, str]) -> str:
+    """``"Key: <url_encode(value)>\\n"`` for one header, memoised.
+
+    Events repeat most of their headers (profile, variables, codecs) from one event to the
+    next, so each distinct (key, value) pair is encoded once; the memo is dropped when it
+    grows past ``_LINES_MAX`` entries, which bounds its memory.
+    """
+    line = _LINES.get(header)
+    if line is None:
+        if len(_LINES) >= _LINES_MAX:
+            _LINES.clear()
+        line = _LINES[header] = f"{header[0]}: {url_encode(header[1])}\n"
+    return line
 
 
 def url_decode(value: str) -> str:

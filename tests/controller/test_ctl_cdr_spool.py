@@ -21,6 +21,7 @@ class FakeDb:
         self.order: list[str] = []
         self.down = False
         self.invalid: set[str] = set()
+        self.batches: list[int] = []
 
     def record(self, cdr: dict[str, Any]) -> int:
         if self.down:
@@ -31,6 +32,19 @@ class FakeDb:
             self.rows[cdr["uuid"]] = cdr
             self.order.append(cdr["uuid"])
         return list(self.rows).index(cdr["uuid"]) + 1
+
+    def record_many(self, documents: list[str]) -> None:
+        """One statement for several documents: all stored, or none (one transaction)."""
+        import json
+
+        self.batches.append(len(documents))
+        docs = [json.loads(d) for d in documents]
+        if self.down:
+            raise DatabaseUnavailable("down")
+        if any(d["uuid"] in self.invalid for d in docs):
+            raise routing_error("HMC01", "bad")
+        for d in docs:
+            self.record(d)
 
 
 def cdr(n: int) -> dict[str, Any]:
@@ -141,3 +155,105 @@ def test_appends_during_replay_and_compaction_are_never_lost(tmp_path: Path) -> 
     runner.kill()
     assert sorted(db.rows) == sorted(f"u{i}" for i in range(500))
     assert spool.depth == 0
+
+
+def test_concurrent_appends_share_fsyncs_and_return_only_once_covered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gevent
+
+    from controller import cdr_spool
+
+    spool = CdrSpool(tmp_path)
+    covered: list[int] = []  # file size at the start of each completed fsync
+    fsyncs = 0
+
+    def slow_fsync(fd: int) -> None:
+        nonlocal fsyncs
+        fsyncs += 1
+        size = os.fstat(fd).st_size
+        gevent.sleep(0.01)  # a disk that takes its time
+        covered.append(size)
+
+    monkeypatch.setattr(cdr_spool, "_fsync", slow_fsync)
+    returned: dict[str, int] = {}
+
+    def one(n: int) -> None:
+        spool.append(cdr(n))
+        returned[f"u{n}"] = max(covered, default=0)
+
+    gevent.joinall([gevent.spawn(one, n) for n in range(50)], timeout=10, raise_error=True)
+    ends, offset = {}, 0
+    for line in (tmp_path / "spool.jsonl").read_bytes().splitlines(keepends=True):
+        offset += len(line)
+        ends[line.split(b'"uuid":"', 1)[1].split(b'"', 1)[0].decode()] = offset
+    assert len(returned) == 50
+    assert all(returned[u] >= ends[u] for u in ends)  # acknowledged only once fsync'd
+    assert fsyncs < 10  # grouped: not one fsync per CDR
+
+
+def test_a_failed_fsync_fails_every_append_waiting_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gevent
+
+    from controller import cdr_spool
+
+    spool = CdrSpool(tmp_path)
+
+    def broken_fsync(fd: int) -> None:
+        gevent.sleep(0.01)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(cdr_spool, "_fsync", broken_fsync)
+    jobs = [gevent.spawn(spool.append, cdr(n)) for n in range(5)]
+    gevent.joinall(jobs, timeout=10)
+    assert all(isinstance(j.exception, OSError) for j in jobs)
+
+
+@pytest.mark.parametrize(
+    ("invalid", "down", "stored", "rejected"),
+    [
+        pytest.param(set(), False, [f"u{i}" for i in range(6)], [], id="one-batch-all-stored"),
+        pytest.param({"u3"}, False, ["u0", "u1", "u2", "u4", "u5"], ["u3"], id="bad-one-set-aside"),
+        pytest.param(set(), True, [], [], id="database-down-nothing-acked"),
+    ],
+)
+def test_replay_in_batches(
+    tmp_path: Path, invalid: set[str], down: bool, stored: list[str], rejected: list[str]
+) -> None:
+    db = FakeDb()
+    db.invalid, db.down = invalid, down
+    spool = CdrSpool(tmp_path)
+    for i in range(6):
+        spool.append(cdr(i))
+    written: list[int] = []
+    rep = Replayer(
+        spool, db.record, log=LOG, record_many=db.record_many, on_written=lambda: written.append(1)
+    )
+    assert rep.drain_once() is not down
+    assert db.order == stored
+    assert db.batches == [6]  # one round trip for the batch
+    assert len(written) == len(stored)
+    assert spool.depth == (6 if down else 0)
+    assert spool.cursor == (0 if down else (tmp_path / "spool.jsonl").stat().st_size)
+    lines = (tmp_path / "rejected.jsonl").read_text() if rejected else ""
+    assert all(f'"{u}"' in lines for u in rejected)
+
+
+def test_replayer_gathers_cdrs_of_calls_ending_together(tmp_path: Path) -> None:
+    import gevent
+
+    db = FakeDb()
+    spool = CdrSpool(tmp_path)
+    rep = Replayer(spool, db.record, log=LOG, record_many=db.record_many, gather=0.05)
+    runner = gevent.spawn(rep.run)
+    for i in range(3):
+        spool.append(cdr(i))  # wakes the replayer: it waits `gather` for the rest
+        gevent.sleep(0.005)
+    with gevent.Timeout(5):
+        while len(db.rows) < 3:
+            gevent.sleep(0.01)
+    rep.stopping = True
+    runner.kill()
+    assert db.batches == [3] and db.order == ["u0", "u1", "u2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -216,3 +217,61 @@ def test_billing_hook_charges_once_and_never_loses_the_cdr(db: psycopg.Connectio
     assert record(db, other) > call_id  # stored anyway, with a WARNING
     row = db.execute("SELECT count(*) AS n FROM cdr.call WHERE call_uuid = %s", (other["uuid"],))
     assert row.fetchone() == {"n": 1}
+
+
+def test_record_calls_stores_a_batch_in_one_transaction(
+    make_database: Callable[..., str],
+) -> None:
+    """The replayer's batch path: all documents stored, or none when one is refused."""
+    import json
+
+    from controller.db import Database
+    from controller.errors import DataRejected
+
+    url = make_database()
+    database = Database(url, pool_size=1)
+    database.open()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO cfg.domain (name) VALUES ('cdr-test.example')")
+        good = [doc() for _ in range(3)]
+        database.record_calls([json.dumps(d) for d in good])
+        database.record_calls([json.dumps(good[0])])  # idempotent, like record_call
+        bad = [doc(), doc(billsec="many"), doc()]
+        with pytest.raises((RoutingError, DataRejected)):
+            database.record_calls([json.dumps(d) for d in bad])
+        with psycopg.connect(url) as conn:
+            stored = {str(r[0]) for r in conn.execute("SELECT call_uuid FROM cdr.call")}
+        assert stored == {d["uuid"] for d in good}  # none of the refused batch
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize(
+    ("history", "checked"),
+    [
+        pytest.param(None, True, id="never-used-is-checked"),
+        pytest.param(0.0, False, id="just-used-is-trusted"),
+        pytest.param(60.0, True, id="idle-is-checked"),
+    ],
+)
+def test_pool_check_skips_the_round_trip_for_a_busy_connection(
+    monkeypatch: pytest.MonkeyPatch, history: float | None, checked: bool
+) -> None:
+    import time
+
+    from psycopg_pool import ConnectionPool
+
+    from controller.db import Database
+
+    class FakeConn:
+        broken = closed = False
+
+    calls: list[object] = []
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(calls.append))
+    database = Database("postgresql://127.0.0.1:1/none")
+    conn = FakeConn()
+    if history is not None:
+        database._last_ok[conn] = time.monotonic() - history  # type: ignore[index]
+    database._check(conn)  # type: ignore[arg-type]
+    assert (calls == [conn]) is checked
