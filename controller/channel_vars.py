@@ -53,6 +53,36 @@ EV_CHANNEL_BRIDGE: Final = "CHANNEL_BRIDGE"
 EV_CHANNEL_CREATE: Final = "CHANNEL_CREATE"
 EV_BACKGROUND_JOB: Final = "BACKGROUND_JOB"
 EV_CUSTOM: Final = "CUSTOM"
+
+MYEVENTS: Final = frozenset(
+    {
+        "CHANNEL_ANSWER",
+        "CHANNEL_APPLICATION",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_CREATE",
+        "CHANNEL_DATA",
+        "CHANNEL_DESTROY",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_UUID",
+        "CHANNEL_OUTGOING",
+        "CHANNEL_PARK",
+        "CHANNEL_PROGRESS",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_STATE",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_UNPARK",
+        "DETECTED_SPEECH",
+        "DTMF",
+        "NOTALK",
+        "TALK",
+    }
+)
+"""What ``myevents`` subscribes to (mod_event_socket.c, parse_command); the controller
+``nixevent``s the ones it does not read, so FreeSWITCH never serialises them."""
 SUB_SOFIA_REGISTER: Final = "sofia::register"
 SUB_SOFIA_UNREGISTER: Final = "sofia::unregister"
 SUB_SOFIA_EXPIRE: Final = "sofia::expire"

@@ -207,7 +207,7 @@ class Call:
             return
         self.result.connected_at = clock.now()
         session = self.session = OutboundSession(self, Connection(sock))
-        self.switch.subscribe_channel(self.chan.uuid, session.on_event)
+        self.switch.subscribe_channel(self.chan.uuid, session.on_event, session.accepts)
         self._greenlets.append(gevent.spawn(session.read_loop))
         # The socket app parks the channel once the session is set up: at the first queued
         # application, or after PARK_DELAY (never sooner than that in real time either, so

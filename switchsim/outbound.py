@@ -8,7 +8,7 @@ out in order on one writer; ``myevents`` delivers only the A-leg's own events.
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import gevent.event
 
@@ -21,6 +21,37 @@ if TYPE_CHECKING:
     from switchsim.call import Call
 
 
+# The events ``myevents`` subscribes to (mod_event_socket.c, parse_command "myevents");
+# ``nixevent`` removes some of them again.
+MYEVENTS: Final = frozenset(
+    {
+        "CHANNEL_ANSWER",
+        "CHANNEL_APPLICATION",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_CREATE",
+        "CHANNEL_DATA",
+        "CHANNEL_DESTROY",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_UUID",
+        "CHANNEL_OUTGOING",
+        "CHANNEL_PARK",
+        "CHANNEL_PROGRESS",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_STATE",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_UNPARK",
+        "DETECTED_SPEECH",
+        "DTMF",
+        "NOTALK",
+        "TALK",
+    }
+)
+
+
 class OutboundSession:
     """Serves one controller connection for a :class:`~switchsim.call.Call`."""
 
@@ -28,6 +59,7 @@ class OutboundSession:
         self.call = call
         self.conn = conn
         self.myevents: str | None = None
+        self.my_types: set[str] = set()  # myevents' event names, less those nixed
         self.event_format = "plain"
         self.subscribed: set[str] = set()
         self.wide = False
@@ -65,7 +97,11 @@ class OutboundSession:
         """Switch-wide event hook: forward what this session asked for."""
         if self.conn.closed or event.name == "BACKGROUND_JOB":
             return  # BACKGROUND_JOB goes only to the session that ran the bgapi
-        mine = self.myevents is not None and event.unique_id == self.call.uuid
+        mine = (
+            self.myevents is not None
+            and event.unique_id == self.call.uuid
+            and event.name in self.my_types
+        )
         wanted = "ALL" in self.subscribed or event.name in self.subscribed
         if event.name == "CUSTOM" and event.subclass:
             wanted = wanted or event.subclass in self.subscribed
@@ -74,6 +110,15 @@ class OutboundSession:
             self.send(frames.event_frame(event.headers, event.body, fmt, event.plain))
             if mine:
                 self.call.result.events.append(event.name)
+
+    def accepts(self, name: str) -> bool:
+        """Would ``on_event`` forward an event of this name for this session's channel?"""
+        return (
+            name in self.my_types
+            or "ALL" in self.subscribed
+            or name in self.subscribed
+            or name == "CUSTOM"
+        )
 
     # -- input -----------------------------------------------------------------------
 
@@ -100,6 +145,7 @@ class OutboundSession:
         elif name == "myevents":
             fmt = cmd.args.split()[-1].lower() if cmd.args else "plain"
             self.myevents = fmt if fmt in ("plain", "json") else "plain"
+            self.my_types = set(MYEVENTS)
             self.reply("+OK Events Enabled")
         elif name == "linger":
             arg = cmd.args.strip()
@@ -118,8 +164,11 @@ class OutboundSession:
                 self.wide = True  # events of other channels too, not only myevents'
                 self.call.switch.subscribe(self.on_event)
             self.reply(f"+OK event listener enabled {self.event_format}")
+        elif name == "nixevent":
+            self._nixevent(cmd.args.split())
         elif name == "noevents":
             self.subscribed.clear()
+            self.my_types.clear()
             self.myevents = None
             self.reply("+OK no longer listening for events")
         elif name == "sendmsg":
@@ -139,11 +188,33 @@ class OutboundSession:
             self.reply("+OK bye")
             self.disconnect()
             return False
-        elif name in ("filter", "divert_events", "log", "nolog", "nixevent"):
+        elif name in ("filter", "divert_events", "log", "nolog"):
             self.reply("+OK")
         else:
             self.reply("-ERR command not found")
         return True
+
+    def _nixevent(self, names: list[str]) -> None:
+        """Unsubscribe event names (after ``CUSTOM``: subclasses), as mod_event_socket does."""
+        if not names:
+            self.reply("-ERR no keywords supplied")
+            return
+        custom = False
+        for word in names:
+            if custom:
+                self.subscribed.discard(word)
+            elif word.upper() == "CUSTOM":
+                custom = True
+            elif word.upper() == "ALL":
+                self.my_types.clear()
+                self.subscribed.clear()
+            else:
+                if "ALL" in self.subscribed:  # ALL expands to every name, less this one
+                    self.subscribed.discard("ALL")
+                    self.subscribed.update(MYEVENTS)
+                self.my_types.discard(word)
+                self.subscribed.discard(word)
+        self.reply("+OK events nixed")
 
     def _sendmsg(self, cmd: frames.Command) -> None:
         kind = (cmd.header("call-command") or "").lower()

@@ -52,6 +52,9 @@ class Switch:
         self.leg_record: dict[str, LegRecord] = {}
         self._subscribers: list[Subscriber] = []
         self._channel_subscribers: dict[str, list[Subscriber]] = {}
+        # What each channel subscriber accepts (its myevents list less what it nixed): an
+        # event none of them accepts is never built.
+        self._channel_filters: dict[Subscriber, Callable[[str], bool]] = {}
         self._seq = itertools.count(100)
         self._session_ids = itertools.count(1)
         self._media_ports = itertools.count(16384, 2)
@@ -86,16 +89,22 @@ class Switch:
         if fn in self._subscribers:
             self._subscribers.remove(fn)
 
-    def subscribe_channel(self, uuid: str, fn: Subscriber) -> None:
+    def subscribe_channel(
+        self, uuid: str, fn: Subscriber, accepts: Callable[[str], bool] | None = None
+    ) -> None:
         """Receive the events whose ``Unique-ID`` is ``uuid`` (an outbound session's
-        ``myevents``): indexed, so an event costs nothing to the other calls' sessions."""
+        ``myevents``): indexed, so an event costs nothing to the other calls' sessions.
+        ``accepts(event_name)`` lets the switch skip building events the subscriber drops."""
         self._channel_subscribers.setdefault(uuid, []).append(fn)
+        if accepts is not None:
+            self._channel_filters[fn] = accepts
 
     def unsubscribe_channel(self, uuid: str, fn: Subscriber) -> None:
         """Stop receiving ``uuid``'s events."""
         fns = self._channel_subscribers.get(uuid)
         if fns is not None and fn in fns:
             fns.remove(fn)
+            self._channel_filters.pop(fn, None)
             if not fns:
                 del self._channel_subscribers[uuid]
 
@@ -116,10 +125,17 @@ class Switch:
         An event nobody can receive (no switch-wide subscriber, nobody on its channel) is
         not built, but it still takes its ``Event-Sequence`` number, as in FreeSWITCH.
         """
-        if not self._subscribers and chan.uuid not in self._channel_subscribers:
+        if not self._subscribers and not self._channel_wants(chan.uuid, name):
             self.next_sequence()
             return
         self.publish(channel_event(chan, name, **kwargs))  # type: ignore[arg-type]
+
+    def _channel_wants(self, uuid: str, name: str) -> bool:
+        fns = self._channel_subscribers.get(uuid)
+        if not fns:
+            return False
+        filters = self._channel_filters
+        return any(fn not in filters or filters[fn](name) for fn in fns)
 
     def forget_finished(self) -> int:
         """Drop the records of ended calls and legs; returns how many calls were dropped.

@@ -26,7 +26,8 @@ from tests.controller.harness import (
 )
 
 A = "user/1001@example.com"
-HELLO = b"connect\n\nmyevents\n\nlinger 30\n\n"  # pipelined in one write
+# pipelined in one write: connect, myevents narrowed by nixevent, linger
+HELLO = f"connect\n\nmyevents\n\nnixevent {call_channel.NIXED_EVENTS}\n\nlinger 30\n\n".encode()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from controller import call_channel
 from switchsim import Behaviour, Switch
 from tests.controller.harness import (
     StubPlanner,
@@ -94,6 +95,7 @@ def test_simultaneous_answer_transcript_and_cdr(rig: Any, switch: Switch) -> Non
     assert names == [
         "connect",
         "myevents",
+        "nixevent",
         "linger",
         "execute sched_cancel",
         "execute set",
@@ -101,6 +103,9 @@ def test_simultaneous_answer_transcript_and_cdr(rig: Any, switch: Switch) -> Non
         "hangup",
     ]
     assert result.answered_by == A
+    # myevents narrowed by nixevent: FreeSWITCH sends only the events the handler reads
+    assert set(result.events) <= call_channel.CALL_EVENTS
+    assert {"CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP_COMPLETE"} <= set(result.events)
     (bridge_rec,) = result.bridges
     assert sorted(lg.target for lg in bridge_rec.legs) == [A, B]
     # the bridge went as a length-framed body, with an Event-UUID echoed back
@@ -313,6 +318,7 @@ def test_nasty_caller_names_are_inert(rig: Any, switch: Switch, name: str) -> No
     assert result.command_names() == [
         "connect",
         "myevents",
+        "nixevent",
         "linger",
         "execute sched_cancel",
         "execute set",

@@ -428,3 +428,33 @@ def test_channel_data_carries_the_call(sw: Switch) -> None:
     assert seen["variable_sip_to_host"] == D
     assert seen["variable_socket_resume"] == "true"
     assert seen["Socket-Mode"] == "async" and seen["Control"] == "full"
+
+
+def test_nixevent_narrows_myevents_like_mod_event_socket(sw: Switch) -> None:
+    """`myevents` then `nixevent`: the nixed names stop, the rest keep coming (and the
+    switch does not even build the nixed ones)."""
+    sw.endpoints.set(f"user/1001@{D}", Behaviour.answer(after=1, hangup_after=2))
+    replies: dict[str, str] = {}
+
+    def script(s: Session) -> None:
+        s.command("connect")
+        replies["myevents"] = reply_text(s.command("myevents"))
+        replies["empty"] = reply_text(s.command("nixevent"))
+        replies["nix"] = reply_text(
+            s.command("nixevent CHANNEL_STATE CHANNEL_PARK CHANNEL_UNPARK CHANNEL_EXECUTE")
+        )
+        s.command("linger")
+        s.execute("bridge", f"user/1001@{D}", event_uuid="11111111-2222-3333-4444-555555555555")
+        s.wait_event("CHANNEL_EXECUTE_COMPLETE", timeout=10)
+        s.command("sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING")
+        s.wait_event("CHANNEL_HANGUP_COMPLETE", timeout=10)
+
+    result = run(sw, script)
+    assert replies == {
+        "myevents": "+OK Events Enabled",
+        "empty": "-ERR no keywords supplied",
+        "nix": "+OK events nixed",
+    }
+    assert "CHANNEL_EXECUTE_COMPLETE" in result.events and "CHANNEL_BRIDGE" in result.events
+    nixed = {"CHANNEL_STATE", "CHANNEL_PARK", "CHANNEL_UNPARK", "CHANNEL_EXECUTE"}
+    assert not nixed & set(result.events)
