@@ -84,7 +84,18 @@ def _db_reset(args: argparse.Namespace) -> int:
                 r[0]
                 for r in conn.execute(
                     "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
-                    (["cfg", "routing", "cdr", "queue", "billing", "notify", "huntsman_meta"],),
+                    (
+                        [
+                            "cfg",
+                            "routing",
+                            "cdr",
+                            "queue",
+                            "billing",
+                            "notify",
+                            "console",
+                            "huntsman_meta",
+                        ],
+                    ),
                 )
             ]
             for schema in schemas:
@@ -182,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=_controller
     )
     sub.add_parser("web", help="run the web process (console and JSON API)").set_defaults(func=_web)
-    from huntsman import report
+    from huntsman import admin, report
 
     report.add_parser(sub)
+    admin.add_parser(sub)
     return parser
 
 

@@ -4,7 +4,8 @@
 300 devices, 20 hunt groups covering every strategy and every member kind, overflow chains,
 schedules in both time zones with holidays and a night window across midnight, a shared number
 rung through an implicit registration set, and caller-based routing rules. The README's
-`routing.explain_call` examples run against it.
+`routing.explain_call` examples run against it. A call queue (the service desk, extension 500
+and its own number) has 40 agents, 30 of them logged in, rung in waves.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MAIN_BERLIN = "+4930901820000"
 MAIN_NEW_YORK = "+12125550100"
 SHARED_ALICE = "+4930901820050"
 SUPPORT = "+4930901820100"
+SERVICE_DESK = "+4930901820500"
 VIP_CALLER = "+4917011112222"
 
 # (name, extension, strategy, ring_timeout)
@@ -378,6 +380,8 @@ def _populate(conn: psycopg.Connection[Any]) -> None:
                        VALUES (%s, %s, %s)""",
                     (domain_id, rule_id, member_id),
                 )
+    _service_desk(conn, domain_id, user_devices, number("+4930901820500", "Service desk"))
+
     # New York's main line is answered only during New York hours; otherwise Berlin picks up.
     insert(
         """INSERT INTO cfg.routing_rule (domain_id, number_id, position, name, schedule_id,
@@ -389,3 +393,41 @@ def _populate(conn: psycopg.Connection[Any]) -> None:
         new_york_hours,
         group_ids["Reception Berlin"],
     )
+
+
+def _service_desk(
+    conn: psycopg.Connection[Any],
+    domain_id: int,
+    user_devices: dict[int, list[int]],
+    number_id: int,
+) -> None:
+    """A call queue rung in waves: 40 agents (users 051-090, all their devices ring), 30 logged
+    in and idle since staggered times, 5 on break, 5 logged out."""
+    queue_id = _one(
+        conn,
+        """INSERT INTO queue.queue (domain_id, name, extension, number_id, wave_fraction,
+               wave_min, wave_max, wave_ring_seconds, max_wait_seconds, wrap_up_seconds,
+               announce_position, announce_wait)
+           VALUES (%s, 'Service desk', '500', %s, 0.25, 2, 8, 15, 600, 15, true, true)
+           RETURNING id""",
+        (domain_id, number_id),
+    )
+    for i, user_id in enumerate(list(user_devices)[50:90]):
+        state = "available" if i < 30 else ("on_break" if i < 35 else "logged_out")
+        agent_id = _one(
+            conn,
+            """INSERT INTO queue.agent (domain_id, user_id, name, state, state_since, idle_since,
+                   break_reason)
+               VALUES (%s, %s, %s, %s::queue.agent_state, timestamptz '2026-11-26 07:00+00',
+                       CASE WHEN %s = 'available'
+                            THEN timestamptz '2026-11-26 07:00+00' + make_interval(mins => %s)
+                       END,
+                       CASE WHEN %s = 'on_break' THEN 'lunch' END)
+               RETURNING id""",
+            (domain_id, user_id, f"Agent {i + 1:02d}", state, state, i, state),
+        )
+        conn.execute(
+            """INSERT INTO queue.member (domain_id, queue_id, agent_id, level)
+               VALUES (%s, %s, %s, %s)""",
+            (domain_id, queue_id, agent_id, 1 if i < 20 else 2),
+        )

@@ -60,7 +60,8 @@ def _parts(db_url: str) -> list[Part]:
             Part(
                 "web",
                 [sys.executable, "-m", "web"],
-                f"JSON API on http://{listen}/api/v1/, health http://{listen}/healthz",
+                f"console on http://{listen}/console/, JSON API on http://{listen}/api/v1/,"
+                f" health http://{listen}/healthz",
                 env,
             )
         )

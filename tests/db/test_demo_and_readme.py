@@ -40,6 +40,17 @@ def test_demo_loads_only_into_an_empty_database(demo_url: str) -> None:
     devices, groups, strategies, zones, holidays, shared, caller_rules = counts  # type: ignore[misc]
     assert devices >= 300 and groups == 20 and strategies == 7
     assert zones == 2 and holidays >= 1 and shared >= 2 and caller_rules >= 1
+    with psycopg.connect(demo_url) as conn:
+        (status,) = conn.execute(
+            "SELECT queue.status(q.id, now()) FROM queue.queue q WHERE q.extension = '500'"
+        ).fetchone()  # type: ignore[misc]
+        (plan,) = conn.execute(
+            """SELECT routing.plan_call('{"uuid": "00000000-0000-4000-8000-0000000000aa",
+                   "domain": "demo.huntsman.test", "destination": "500",
+                   "caller_number": "+4930555123"}', now())"""
+        ).fetchone()  # type: ignore[misc]
+    assert status["agents"]["available"] == 30
+    assert plan["steps"] == [{"type": "queue", "queue_id": status["queue"]["id"]}]
 
 
 def test_forced_reload_replaces_the_demo_domain(make_database: Callable[..., str]) -> None:
