@@ -256,20 +256,8 @@ def end_to_end(admin: str, calls: int, rate: float) -> None:
     """Child process: emulator + queue controller on a database of its own."""
     import gevent
 
-    import switchsim.call
     from switchsim import Behaviour, Switch
     from tests.queue.queue_harness import QueueServer
-
-    # FreeSWITCH sets TCP_NODELAY on its outbound Event Socket (notes E3); the emulator does
-    # not yet, and Nagle + delayed ACK would add ~40 ms to every command round trip.
-    connect = switchsim.call.socket.create_connection
-
-    def create_connection(*a: Any, **kw: Any) -> Any:
-        sock = connect(*a, **kw)
-        sock.setsockopt(switchsim.call.socket.IPPROTO_TCP, switchsim.call.socket.TCP_NODELAY, 1)
-        return sock
-
-    switchsim.call.socket.create_connection = create_connection  # type: ignore[attr-defined]
 
     name = f"bench_queue_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:

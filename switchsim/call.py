@@ -26,22 +26,30 @@ from switchsim.records import CallResult
 from switchsim.switch import Switch
 
 PARK_DELAY = 0.02
+FRAME = 0.02
+"""The park loop reads one 20 ms media frame, then runs every queued application: an
+application queued while the channel sat parked starts at the next frame (as in the captures,
+~20 ms after its sendmsg); applications queued back to back run one after the other."""
 CONNECT_TIMEOUT = 2.0
 
 
 def _connect_tcp(host: str, port: int) -> socket.socket:
-    """A TCP connection; an IP literal skips the resolver (gevent's runs in a thread)."""
+    """A TCP connection with TCP_NODELAY, as mod_event_socket's socket app sets it (without it,
+    Nagle and delayed ACKs add ~40 ms to a command round trip); an IP literal skips the
+    resolver (gevent's runs in a thread)."""
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
-        return socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.settimeout(CONNECT_TIMEOUT)
-    try:
-        sock.connect((host, port))
-    except OSError:
-        sock.close()
-        raise
+        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+    else:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(CONNECT_TIMEOUT)
+        try:
+            sock.connect((host, port))
+        except OSError:
+            sock.close()
+            raise
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
@@ -224,10 +232,15 @@ class Call:
         self._after_hangup()
 
     def _app_loop(self) -> None:
+        parked = True  # the next application waits for a frame of the park loop
         while True:
             if not self.chan.is_up:
                 return
             if self.queue:
+                if parked:
+                    self.switch.clock.sleep(FRAME)
+                    parked = False
+                    continue
                 app, arg, app_uuid, loops = self.queue.popleft()
                 for _ in range(max(1, loops)):
                     if not self.chan.is_up:
@@ -236,6 +249,7 @@ class Call:
                 continue
             if self.socket_closed:
                 return
+            parked = True
             self.wake.clear()
             if self.queue or not self.chan.is_up or self.socket_closed:
                 continue

@@ -141,15 +141,19 @@ def test_200_agents_20_callers_busy_unregistered_wrap_up_auto_break(
     ctl = QueueServer(sw, url, queue, pool_size=6)
     address = ctl.start()
     try:
-        calls = [
-            sw.place_call(controllers=address, destination="5000", domain=dom) for _ in range(18)
-        ]
-        calls += [  # two callers give up while they wait
+        # Two callers give up while they wait: they arrive first, so their first waves go to
+        # the longest-idle agents (who let it ring for the whole 10 s wave), and they hang up
+        # after 5 s, whatever the machine's speed.
+        leaving = [
             sw.place_call(
-                controllers=address, destination="5000", domain=dom, caller_hangup_after=15
+                controllers=address, destination="5000", domain=dom, caller_hangup_after=5
             )
             for _ in range(2)
         ]
+        calls = [
+            sw.place_call(controllers=address, destination="5000", domain=dom) for _ in range(18)
+        ]
+        calls += leaving
         results = [c.wait(timeout=60) for c in calls]
         wait_for(lambda: len(ctl.outcomes) + len(ctl.errors) == 20, 10, "every queue step to end")
     finally:

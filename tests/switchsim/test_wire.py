@@ -71,3 +71,21 @@ def test_replies_and_notices_are_framed_like_freeswitch() -> None:
         b"Content-Length: 52\nContent-Type: text/event-plain\n\n"
         b"Event-Name: BACKGROUND_JOB\nContent-Length: 6\n\n+OK x\n"
     )
+
+
+def test_outbound_socket_sets_tcp_nodelay_like_the_socket_app() -> None:
+    """mod_event_socket sets TCP_NODELAY on the socket app's connection; without it every
+    command round trip waits ~40 ms for a delayed ACK."""
+    from gevent import socket
+
+    from switchsim.call import _connect_tcp
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        sock = _connect_tcp("127.0.0.1", server.getsockname()[1])
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        sock.close()
+    finally:
+        server.close()
