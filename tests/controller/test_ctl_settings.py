@@ -56,16 +56,19 @@ def test_invalid_values(name: str, value: str) -> None:
 def test_log_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
+    import structlog
+
     from controller import logs
 
     settings = Settings.from_env({"HUNTSMAN_LOG_FORMAT": fmt})
     assert settings.log_format == fmt
+    before = structlog.get_config()  # restored as it was: later tests keep their own stdout
     logs.configure("info", settings.log_format)
     try:
         logs.get_logger().info("call_planned", route="number")
         line = capsys.readouterr().out.strip().splitlines()[-1]
     finally:
-        logs.configure("info", "json")
+        structlog.configure(**before)
     if fmt == "json":
         assert json.loads(line)["event"] == "call_planned"
     else:
