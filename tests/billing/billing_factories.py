@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.sql import factories as f
@@ -26,19 +26,11 @@ WEDNESDAY_10 = datetime.fromisoformat("2026-06-10T10:00:00+00:00")
 SATURDAY_10 = datetime.fromisoformat("2026-06-13T10:00:00+00:00")
 
 
-def _scalar(db: Conn, sql: str, params: Any = ()) -> Any:
-    with db.cursor(row_factory=tuple_row) as cur:
-        cur.execute(sql, params)
-        row = cur.fetchone()
-    return None if row is None else row[0]
+_scalar = f._scalar
 
 
 def _insert(db: Conn, table: str, values: dict[str, Any]) -> int:
-    columns = [c for c, v in values.items() if v is not None]
-    sql = "INSERT INTO billing.{} ({}) VALUES ({}) RETURNING id".format(
-        table, ", ".join(columns), ", ".join(f"%({c})s" for c in columns)
-    )
-    return int(_scalar(db, sql, {c: values[c] for c in columns}))
+    return f._insert(db, table, values, schema="billing")
 
 
 def make_account(

@@ -30,9 +30,10 @@ def _scalar(db: Conn, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> 
     return None if row is None else row[0]
 
 
-def _insert(db: Conn, table: str, values: dict[str, Any]) -> int:
+def _insert(db: Conn, table: str, values: dict[str, Any], schema: str = "cfg") -> int:
+    """INSERT the non-None values into schema.table; returns the new id."""
     columns = [c for c, v in values.items() if v is not None]
-    sql = "INSERT INTO cfg.{} ({}) VALUES ({}) RETURNING id".format(
+    sql = f"INSERT INTO {schema}.{{}} ({{}}) VALUES ({{}}) RETURNING id".format(
         table, ", ".join(columns), ", ".join(f"%({c})s" for c in columns)
     )
     return int(_scalar(db, sql, {c: values[c] for c in columns}))
