@@ -62,6 +62,25 @@ def _sdp(origin: str, addr: str, port: int) -> str:
     )
 
 
+# The negotiated-codec variables of a PCMU call (A-leg at connect, B-leg at its 200 OK), in the
+# order FreeSWITCH sets them.
+_PCMU_SESSION: dict[str, str] = {
+    "rtp_audio_recv_pt": "0",
+    "rtp_use_codec_name": "PCMU",
+    "rtp_use_codec_rate": "8000",
+    "rtp_use_codec_ptime": "20",
+    "rtp_use_codec_channels": "1",
+    "rtp_last_audio_codec_string": "PCMU@8000h@20i@1c",
+    "read_codec": "PCMU",
+    "original_read_codec": "PCMU",
+    "read_rate": "8000",
+    "original_read_rate": "8000",
+    "write_codec": "PCMU",
+    "write_rate": "8000",
+    "dtmf_type": "info",
+}
+
+
 def a_leg_variables(
     spec: CallerSpec, uuid: str, session_id: int, created_us: int
 ) -> dict[str, str]:
@@ -130,19 +149,7 @@ def a_leg_variables(
             "audio_media_flow": "sendrecv",
             "remote_media_ip": addr,
             "remote_media_port": str(spec.rtp_port),
-            "rtp_audio_recv_pt": "0",
-            "rtp_use_codec_name": "PCMU",
-            "rtp_use_codec_rate": "8000",
-            "rtp_use_codec_ptime": "20",
-            "rtp_use_codec_channels": "1",
-            "rtp_last_audio_codec_string": "PCMU@8000h@20i@1c",
-            "read_codec": "PCMU",
-            "original_read_codec": "PCMU",
-            "read_rate": "8000",
-            "original_read_rate": "8000",
-            "write_codec": "PCMU",
-            "write_rate": "8000",
-            "dtmf_type": "info",
+            **_PCMU_SESSION,
             "endpoint_disposition": "RECEIVED",
             "DP_MATCH": f"ARRAY::{spec.destination}|:{spec.destination}",
             "call_uuid": uuid,
@@ -296,19 +303,7 @@ def b_leg_media_variables(media_port: int, remote_port: int) -> dict[str, str]:
         "remote_video_media_flow": "inactive",
         "remote_text_media_flow": "inactive",
         "remote_audio_media_flow": "sendrecv",
-        "rtp_audio_recv_pt": "0",
-        "rtp_use_codec_name": "PCMU",
-        "rtp_use_codec_rate": "8000",
-        "rtp_use_codec_ptime": "20",
-        "rtp_use_codec_channels": "1",
-        "rtp_last_audio_codec_string": "PCMU@8000h@20i@1c",
-        "read_codec": "PCMU",
-        "original_read_codec": "PCMU",
-        "read_rate": "8000",
-        "original_read_rate": "8000",
-        "write_codec": "PCMU",
-        "write_rate": "8000",
-        "dtmf_type": "info",
+        **_PCMU_SESSION,
         "local_media_ip": local["local_media_ip"],
         "local_media_port": local["local_media_port"],
         "advertised_media_ip": local["advertised_media_ip"],
