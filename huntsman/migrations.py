@@ -146,12 +146,28 @@ def migrate(conninfo: str, *, target: str | None = None, routines: bool = True) 
     return applied_now
 
 
+def routines_checksum(paths: list[Path] | None = None) -> str:
+    """SHA-256 over the routine files (names and texts): the version of the plan compiler."""
+    digest = hashlib.sha256()
+    for path in load_routines() if paths is None else paths:
+        digest.update(str(path.relative_to(SQL_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def apply_routines(conn: psycopg.Connection) -> None:
-    """Re-apply every routine file in one transaction (they are all `CREATE OR REPLACE`)."""
+    """Re-apply every routine file in one transaction (they are all `CREATE OR REPLACE`).
+
+    Then, when the schema has the compiled plans (migration 0006), recompile every domain whose
+    plans are missing, stale, failed or made by other routines (`routing.plan_refresh`).
+    """
+    paths = load_routines()
     with conn.transaction():
-        for path in load_routines():
+        for path in paths:
             try:
                 conn.execute(path.read_bytes())
             except psycopg.Error as exc:
                 rel = path.relative_to(SQL_DIR)
                 raise MigrationError(f"routine {rel} failed: {exc}") from exc
+        row = conn.execute("SELECT to_regprocedure('routing.plan_refresh(text)') IS NOT NULL").fetchone()
+        if row and row[0]:
+            conn.execute("SELECT routing.plan_refresh(%s)", (routines_checksum(paths),))

@@ -424,8 +424,27 @@ def _call_function(db: Conn, function: str, call: dict[str, Any], now: datetime)
     return json.loads(result) if isinstance(result, str) else result
 
 
+def reference_plan(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any]:
+    """routing.build_plan's plan: the reference path (explain_call's), never the compiled form."""
+    return dict(_scalar(db, "SELECT routing.build_plan(%s, %s, false)->'plan'", (Jsonb(call), now)))
+
+
+def compiled_plan(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any] | None:
+    """The plan from the compiled form (migration 0006), or None when only build_plan can answer."""
+    result = _scalar(db, "SELECT c.plan FROM routing.plan_compiled(%s, %s) c", (Jsonb(call), now))
+    return None if result is None else dict(result)
+
+
 def plan_call(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any]:
-    return dict(_call_function(db, "plan_call", call, now))
+    """routing.plan_call, checked against the reference on every use.
+
+    The domains edited in the test's (uncommitted) transaction are compiled first, as a commit
+    would, so plan_call takes its compiled path; that plan must be build_plan's.
+    """
+    _scalar(db, "SELECT routing.plan_refresh()")
+    plan = dict(_call_function(db, "plan_call", call, now))
+    assert plan == reference_plan(db, call, now), "compiled plan differs from routing.build_plan"
+    return plan
 
 
 def explain_call(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any]:
@@ -433,7 +452,20 @@ def explain_call(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) ->
 
 
 def start_call(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any]:
-    return dict(_call_function(db, "start_call", call, now))
+    """routing.start_call (compiled path, as plan_call), checked against the reference: the same
+    plan, and the round-robin pointers build_plan says to store."""
+    _scalar(db, "SELECT routing.plan_refresh()")
+    expected = _scalar(db, "SELECT routing.build_plan(%s, %s, false)", (Jsonb(call), now))
+    plan = dict(_call_function(db, "start_call", call, now))
+    assert plan == expected["plan"], "compiled plan differs from routing.build_plan"
+    for pointer in expected["round_robin"]:
+        stored = _scalar(
+            db,
+            "SELECT last_member_id FROM routing.group_state WHERE group_id = %s",
+            (pointer["group_id"],),
+        )
+        assert stored == pointer["member_id"], f"round-robin pointer of group {pointer['group_id']}"
+    return plan
 
 
 def leg_targets(plan: dict[str, Any], step: int = 0) -> list[str]:

@@ -9,10 +9,23 @@ CREATE OR REPLACE FUNCTION routing.start_call(p_call jsonb, p_now timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = routing, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_result jsonb;
+    v_fast   record;
 BEGIN
+    SELECT c.plan, c.rr_groups, c.rr_members INTO v_fast FROM routing.plan_compiled(p_call, p_now) c;
+    IF v_fast.plan IS NOT NULL THEN
+        IF v_fast.rr_groups IS NOT NULL THEN
+            INSERT INTO routing.group_state AS s (group_id, domain_id, last_member_id, updated_at)
+            SELECT g, (v_fast.plan->'billing'->>'domain_id')::bigint, m, p_now
+              FROM unnest(v_fast.rr_groups, v_fast.rr_members) AS x (g, m)
+            ON CONFLICT (group_id) DO UPDATE
+               SET last_member_id = EXCLUDED.last_member_id, updated_at = EXCLUDED.updated_at;
+        END IF;
+        RETURN v_fast.plan;
+    END IF;
     v_result := routing.build_plan(p_call, p_now, false);
     IF jsonb_array_length(v_result->'round_robin') > 0 THEN
         INSERT INTO routing.group_state AS s (group_id, domain_id, last_member_id, updated_at)

@@ -1,0 +1,244 @@
+-- routing.plan_compile(p_domain_id bigint, p_only_stale boolean DEFAULT false) -> text
+--
+-- Contract: rebuilds the compiled form of one domain (routing.plan_unit, plan_leg, plan_alt,
+-- plan_caller; see migration 0006) from its configuration, and returns the domain's new state:
+-- 'fresh', 'failed' (the error is kept in routing.plan_domain.error, a WARNING is raised, and
+-- plan_call uses routing.build_plan for the domain: a compile error never fails the edit that
+-- caused it), or NULL when the domain does not exist (any more). With p_only_stale it does
+-- nothing unless the domain is marked 'stale' (the deferred trigger uses this, so a domain is
+-- compiled once per transaction however many statements touched it).
+-- What is compiled, per destination of the domain (the resolution order of build_plan):
+--   * an E.164 number with an enabled call queue: one alternative, a queue step;
+--   * any other E.164 number: one alternative per enabled routing rule, in (position, id) order,
+--     with the rule's caller and schedule conditions, then the default alternative; each with the
+--     steps its target rings (the rule's group, or the number's target narrowed to the rule's
+--     devices/members, or the whole target) and the overflow chain after it;
+--   * an extension: an enabled call queue's, else a hunt group's, else a device's.
+-- The units are the bridge steps (groups, and the device/user/implicit-set targets of numbers
+-- and device extensions) and the fixed steps; the devices are compiled by SIP user for the
+-- caller side (direction, billing device, presented number).
+CREATE OR REPLACE FUNCTION routing.plan_compile(p_domain_id bigint, p_only_stale boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = routing, pg_temp
+-- the routing.plan_* tables grow inside one transaction while many domains are compiled (a bulk
+-- load, a migration): cached generic plans made while they were tiny would scan them whole
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+    v_dom     cfg.domain;
+    v_state   text;
+    v_err     text;
+    v_g       record;
+    v_version text := (SELECT c.version FROM routing.plan_compiler c);
+BEGIN
+    SELECT p.state INTO v_state FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
+    IF p_only_stale AND v_state IS DISTINCT FROM 'stale' THEN
+        RETURN v_state;
+    END IF;
+    SELECT * INTO v_dom FROM cfg.domain d WHERE d.id = p_domain_id;
+    IF v_dom.id IS NULL THEN
+        RETURN NULL;  -- deleted: its compiled form went with it (ON DELETE CASCADE)
+    END IF;
+    IF v_state IS NULL THEN
+        INSERT INTO routing.plan_domain (domain_id, state) VALUES (p_domain_id, 'failed')
+        ON CONFLICT (domain_id) DO NOTHING;
+        PERFORM 1 FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
+    END IF;
+
+    BEGIN
+        DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id;
+        DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id;
+        DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
+
+        -- Bridge units: every hunt group, and a group narrowed by a routing rule's devices/members.
+        INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter, group_id,
+                                       strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
+        SELECT p_domain_id, 'g:' || g.id || coalesce(':r:' || f.rule_id, ''), 'group', g.id, f.device_filter,
+               f.member_filter, g.id, g.strategy::text, x.dial, g.ring_timeout, g.skip_busy, g.skip_dnd,
+               g.skip_unregistered,
+               left(jsonb_build_object('type', 'bridge', 'group_id', g.id, 'label', format('%s (%s)', g.name, g.strategy),
+                                       'strategy', x.dial,
+                                       'variables', CASE WHEN x.dial = 'sequential' THEN '{}'::jsonb
+                                                         ELSE '{"ignore_early_media": "true"}'::jsonb END)::text, -1)
+          FROM cfg.hunt_group g
+          JOIN (SELECT NULL::bigint AS rule_id, g2.id AS group_id, NULL::bigint[] AS device_filter,
+                       NULL::bigint[] AS member_filter
+                  FROM cfg.hunt_group g2 WHERE g2.domain_id = p_domain_id
+                UNION ALL
+                SELECT r.id, n.target_group_id,
+                       CASE WHEN r.action = 'devices' THEN ARRAY(SELECT x.device_id FROM cfg.routing_rule_device x WHERE x.rule_id = r.id) END,
+                       CASE WHEN r.action = 'members' THEN ARRAY(SELECT x.member_id FROM cfg.routing_rule_member x WHERE x.rule_id = r.id) END
+                  FROM cfg.routing_rule r JOIN cfg.number n ON n.id = r.number_id
+                 WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')
+                   AND n.target_kind = 'group') f ON f.group_id = g.id
+         CROSS JOIN LATERAL (SELECT CASE g.strategy WHEN 'simultaneous' THEN 'simultaneous'
+                                                    WHEN 'enterprise' THEN 'enterprise'
+                                                    ELSE 'sequential' END AS dial) x
+         WHERE g.domain_id = p_domain_id;
+
+        -- Bridge units: the device/user/implicit-set target of a number (whole, or narrowed by a
+        -- rule), labelled with the number; and every device extension, labelled with the device.
+        INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter,
+                                       strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
+        SELECT p_domain_id, t.key, t.kind, t.id, t.device_filter, t.member_filter, 'simultaneous', 'simultaneous',
+               v_dom.ring_timeout, true, true, true,
+               left(jsonb_build_object('type', 'bridge', 'group_id', NULL, 'label', t.label, 'strategy', 'simultaneous',
+                                       'variables', '{"ignore_early_media": "true"}'::jsonb)::text, -1)
+          FROM (SELECT 'n:' || n.id || coalesce(':r:' || f.rule_id, '') AS key, n.target_kind::text AS kind,
+                       coalesce(n.target_set_id, n.target_device_id, n.target_user_id) AS id,
+                       coalesce(n.label, n.e164) AS label, f.device_filter, f.member_filter
+                  FROM cfg.number n
+                  JOIN (SELECT NULL::bigint AS rule_id, n2.id AS number_id, NULL::bigint[] AS device_filter,
+                               NULL::bigint[] AS member_filter
+                          FROM cfg.number n2 WHERE n2.domain_id = p_domain_id
+                        UNION ALL
+                        SELECT r.id, r.number_id,
+                               CASE WHEN r.action = 'devices' THEN ARRAY(SELECT x.device_id FROM cfg.routing_rule_device x WHERE x.rule_id = r.id) END,
+                               CASE WHEN r.action = 'members' THEN ARRAY(SELECT x.member_id FROM cfg.routing_rule_member x WHERE x.rule_id = r.id) END
+                          FROM cfg.routing_rule r
+                         WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')) f
+                    ON f.number_id = n.id
+                 WHERE n.domain_id = p_domain_id AND n.target_kind IN ('device', 'user', 'implicit_set')
+                UNION ALL
+                SELECT 'x:' || d.id, 'device', d.id, d.name, NULL, NULL
+                  FROM cfg.device d
+                 WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL) t;
+
+        PERFORM routing.plan_compile_units(p_domain_id, v_dom.gateway);
+
+        -- The overflow chain after each group's step.
+        FOR v_g IN SELECT g.id FROM cfg.hunt_group g WHERE g.domain_id = p_domain_id LOOP
+            UPDATE routing.plan_unit u SET tail = t.tail
+              FROM (SELECT routing.plan_compile_tail(v_dom, v_g.id) AS tail) t
+             WHERE u.domain_id = p_domain_id AND u.target_kind = 'group' AND u.target_id = v_g.id;
+        END LOOP;
+
+        -- Numbers with an enabled call queue.
+        INSERT INTO routing.plan_alt (domain_id, dest, alt_no, route, number_id, chain, exact)
+        SELECT p_domain_id, n.e164, 0,
+               jsonb_build_object('kind', 'queue', 'number_id', n.id, 'rule_id', NULL, 'group_id', NULL,
+                                  'name', q.name)::text,
+               n.id,
+               ARRAY[routing.plan_static_unit(p_domain_id, jsonb_build_object('type', 'queue', 'queue_id', q.id))],
+               q.queues = 1
+          FROM cfg.number n
+          JOIN LATERAL (SELECT min(q.id) AS id, count(*) AS queues, (array_agg(q.name ORDER BY q.id))[1] AS name
+                          FROM queue.queue q
+                         WHERE q.number_id = n.id AND q.domain_id = p_domain_id AND q.enabled) q ON q.id IS NOT NULL
+         WHERE n.domain_id = p_domain_id;
+
+        -- Other numbers: one alternative per enabled rule, then the default.
+        INSERT INTO routing.plan_alt (domain_id, dest, alt_no, rule_id, caller_match, caller_value, contact_list_id,
+                                      schedule_id, schedule_in, route, number_id, chain, exact)
+        SELECT p_domain_id, a.e164, a.alt_no, a.rule_id, a.caller_match, a.caller_value, a.contact_list_id,
+               a.schedule_id, a.schedule_in,
+               jsonb_build_object('kind', 'number', 'number_id', a.number_id, 'rule_id', a.rule_id,
+                                  'group_id', CASE WHEN a.kind = 'group' THEN a.target_id END,
+                                  'name', a.label)::text,
+               a.number_id,
+               CASE WHEN a.kind IS NULL OR (a.kind = 'group' AND a.target_id IS NULL)
+                    THEN ARRAY[routing.plan_static_unit(p_domain_id, '{"type": "hangup", "cause": "NO_ROUTE_DESTINATION"}')]
+                    WHEN a.kind = 'group' THEN ARRAY[u.id] || u.tail
+                    ELSE ARRAY[u.id] END,
+               a.kind IS NULL OR (a.kind = 'group' AND a.target_id IS NULL) OR u.id IS NOT NULL
+          FROM (SELECT n.id AS number_id, n.e164, coalesce(n.label, n.e164) AS label,
+                       r.alt_no, r.rule_id, coalesce(r.caller_match, 'any') AS caller_match, r.caller_value,
+                       r.contact_list_id, r.schedule_id, r.schedule_in,
+                       CASE WHEN r.action = 'group' THEN 'group' ELSE n.target_kind::text END AS kind,
+                       CASE WHEN r.action = 'group' THEN r.target_group_id
+                            ELSE coalesce(n.target_group_id, n.target_set_id, n.target_device_id, n.target_user_id) END AS target_id,
+                       CASE WHEN r.action = 'group' THEN 'g:' || r.target_group_id
+                            WHEN n.target_kind = 'group' THEN 'g:' || n.target_group_id
+                            ELSE 'n:' || n.id END
+                       || CASE WHEN r.action IN ('devices', 'members') THEN ':r:' || r.rule_id ELSE '' END AS unit_key
+                  FROM cfg.number n
+                  CROSS JOIN LATERAL (
+                        SELECT row_number() OVER (ORDER BY rr.position, rr.id)::integer AS alt_no, rr.id AS rule_id,
+                               rr.caller_match, rr.caller_value, rr.contact_list_id, rr.schedule_id,
+                               CASE WHEN rr.schedule_id IS NOT NULL THEN rr.schedule_match = 'in' END AS schedule_in,
+                               rr.action::text AS action, rr.target_group_id
+                          FROM cfg.routing_rule rr
+                         WHERE rr.number_id = n.id AND rr.enabled
+                        UNION ALL
+                        SELECT 2147483647, NULL, NULL, NULL, NULL, NULL, NULL, 'all', NULL) r
+                 WHERE n.domain_id = p_domain_id
+                   AND NOT EXISTS (SELECT 1 FROM queue.queue q WHERE q.number_id = n.id AND q.domain_id = p_domain_id AND q.enabled)
+               ) a
+          LEFT JOIN routing.plan_unit u ON u.domain_id = p_domain_id AND u.key = a.unit_key;
+
+        -- Extensions: a call queue's, else a hunt group's, else a device's.
+        INSERT INTO routing.plan_alt (domain_id, dest, alt_no, route, chain, exact)
+        SELECT DISTINCT ON (e.extension) p_domain_id, e.extension, 0, e.route, coalesce(e.chain, '{}'), e.chain IS NOT NULL
+          FROM (SELECT q.extension, 1 AS rank, q.id AS id,
+                       jsonb_build_object('kind', 'queue', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL,
+                                          'name', q.name)::text AS route,
+                       ARRAY[routing.plan_static_unit(p_domain_id, jsonb_build_object('type', 'queue', 'queue_id', q.id))] AS chain
+                  FROM queue.queue q
+                 WHERE q.domain_id = p_domain_id AND q.extension IS NOT NULL AND q.enabled
+                UNION ALL
+                SELECT g.extension, 2, g.id,
+                       jsonb_build_object('kind', 'group', 'number_id', NULL, 'rule_id', NULL, 'group_id', g.id,
+                                          'name', g.name)::text,
+                       (SELECT ARRAY[u.id] || u.tail FROM routing.plan_unit u
+                         WHERE u.domain_id = p_domain_id AND u.key = 'g:' || g.id)
+                  FROM cfg.hunt_group g
+                 WHERE g.domain_id = p_domain_id AND g.extension IS NOT NULL
+                UNION ALL
+                SELECT d.extension, 3, d.id,
+                       jsonb_build_object('kind', 'extension', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL,
+                                          'name', d.name)::text,
+                       (SELECT ARRAY[u.id] FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.key = 'x:' || d.id)
+                  FROM cfg.device d
+                 WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL) e
+         ORDER BY e.extension, e.rank, e.id;
+
+        UPDATE routing.plan_alt a SET exact = false
+         WHERE a.domain_id = p_domain_id AND a.exact
+           AND EXISTS (SELECT 1 FROM routing.plan_unit u WHERE u.id = ANY (a.chain) AND NOT u.exact);
+        UPDATE routing.plan_alt a SET exact = false, chain = '{}'
+         WHERE a.domain_id = p_domain_id AND (a.chain IS NULL OR array_position(a.chain, NULL) IS NOT NULL);
+
+        -- The caller side: devices by SIP user, and the number each presents.
+        INSERT INTO routing.plan_caller (domain_id, from_user, device_id, presented_id, presented)
+        SELECT DISTINCT ON (x.from_user) p_domain_id, x.from_user, d.id,
+               coalesce(n.id, s.id), CASE WHEN n.id IS NOT NULL THEN n.e164 ELSE s.e164 END
+          FROM cfg.device d
+         CROSS JOIN LATERAL (SELECT substr(d.endpoint, 6, length(d.endpoint) - 6 - length(v_dom.name)) AS from_user) x
+          LEFT JOIN cfg.number n ON n.id = coalesce(d.presented_number_id, d.number_id)
+          LEFT JOIN LATERAL (SELECT n2.id, n2.e164
+                               FROM cfg.implicit_set_device sd
+                               JOIN cfg.implicit_set st ON st.id = sd.set_id
+                               JOIN cfg.number n2 ON n2.id = st.number_id
+                              WHERE sd.device_id = d.id
+                              ORDER BY st.id LIMIT 1) s ON true
+         WHERE d.domain_id = p_domain_id
+           AND starts_with(d.endpoint, 'user/') AND right(d.endpoint, length(v_dom.name) + 1) = '@' || v_dom.name
+           AND length(x.from_user) BETWEEN 1 AND 64 AND x.from_user ~ '^[A-Za-z0-9_.+-]+$'
+         ORDER BY x.from_user, d.id;
+
+        UPDATE routing.plan_domain p
+           SET state = 'fresh', domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
+               fallback = jsonb_build_object('type', 'transfer',
+                                             'destination', coalesce(v_dom.fallback_destination, 'fallback'),
+                                             'dialplan', 'XML',
+                                             'context', coalesce(v_dom.fallback_context, 'fallback'))::text,
+               compiler = v_version, version = p.version + 1, compiled_at = clock_timestamp(), error = NULL
+         WHERE p.domain_id = p_domain_id;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
+        UPDATE routing.plan_domain p
+           SET state = 'failed', compiler = v_version, compiled_at = clock_timestamp(), error = v_err
+         WHERE p.domain_id = p_domain_id;
+        RAISE WARNING 'routing.plan_compile: domain % (%) not compiled, plan_call uses routing.build_plan for it: %',
+            p_domain_id, v_dom.name, v_err;
+        RETURN 'failed';
+    END;
+    RETURN 'fresh';
+END
+$$;
+
+REVOKE ALL ON FUNCTION routing.plan_compile(bigint, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION routing.plan_compile(bigint, boolean) TO huntsman_console;
+COMMENT ON FUNCTION routing.plan_compile(bigint, boolean) IS
+    'Rebuild the compiled plans of one domain (routing.plan_*); returns fresh, failed (plan_call then uses build_plan) or NULL (no such domain).';
