@@ -429,7 +429,9 @@ def reference_plan(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) 
     return dict(_scalar(db, "SELECT routing.build_plan(%s, %s, false)->'plan'", (Jsonb(call), now)))
 
 
-def compiled_plan(db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW) -> dict[str, Any] | None:
+def compiled_plan(
+    db: Conn, call: dict[str, Any], now: datetime = DEFAULT_NOW
+) -> dict[str, Any] | None:
     """The plan from the compiled form (migration 0006), or None when only build_plan can answer."""
     result = _scalar(db, "SELECT c.plan FROM routing.plan_compiled(%s, %s) c", (Jsonb(call), now))
     return None if result is None else dict(result)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -70,7 +70,9 @@ def office(db):
     alice = make_user(db, domain_id, "Alice")
     devices = [make_device(db, domain_id, str(1001 + i)) for i in range(4)]
     desk = make_device(db, domain_id, "1010", user_id=alice)
-    mobile = make_device(db, domain_id, None, endpoint="+4917099999", name="Alice mobile", user_id=alice)
+    mobile = make_device(
+        db, domain_id, None, endpoint="+4917099999", name="Alice mobile", user_id=alice
+    )
     sales = make_group(db, domain_id, "Sales", strategy="sequential", extension="200")
     support = make_group(db, domain_id, "Support", strategy="round_robin", extension="201")
     for d in devices[:2]:
@@ -87,15 +89,48 @@ def office(db):
     make_number(db, domain_id, "+4930123458", user_id=alice)
     vip = make_contact_list(db, domain_id, numbers=["+4917011111"])
     hours = make_schedule(db, domain_id, windows=weekdays("08:00", "18:00"))
-    make_rule(db, main, "vip", caller_match="list", contact_list_id=vip, action="group", target_group_id=support)
-    make_rule(db, main, "night", schedule_id=hours, schedule_match="out", action="devices", device_ids=[devices[0]])
-    make_rule(db, main, "mobiles", caller_match="pattern", caller_value=r"^\+4917", action="members",
-              member_ids=[_scalar(db, "SELECT min(id) FROM cfg.hunt_group_member WHERE group_id = %s", (sales,))])
-    db.execute(
-        "INSERT INTO queue.queue (domain_id, name, extension) VALUES (%s, 'Help desk', '500')", (domain_id,)
+    make_rule(
+        db,
+        main,
+        "vip",
+        caller_match="list",
+        contact_list_id=vip,
+        action="group",
+        target_group_id=support,
     )
-    return {"domain_id": domain_id, "devices": devices, "sales": sales, "support": support, "desk": desk,
-            "mobile": mobile, "main": main}
+    make_rule(
+        db,
+        main,
+        "night",
+        schedule_id=hours,
+        schedule_match="out",
+        action="devices",
+        device_ids=[devices[0]],
+    )
+    make_rule(
+        db,
+        main,
+        "mobiles",
+        caller_match="pattern",
+        caller_value=r"^\+4917",
+        action="members",
+        member_ids=[
+            _scalar(db, "SELECT min(id) FROM cfg.hunt_group_member WHERE group_id = %s", (sales,))
+        ],
+    )
+    db.execute(
+        "INSERT INTO queue.queue (domain_id, name, extension) VALUES (%s, 'Help desk', '500')",
+        (domain_id,),
+    )
+    return {
+        "domain_id": domain_id,
+        "devices": devices,
+        "sales": sales,
+        "support": support,
+        "desk": desk,
+        "mobile": mobile,
+        "main": main,
+    }
 
 
 @pytest.mark.parametrize(
@@ -103,7 +138,9 @@ def office(db):
     [
         pytest.param("+4930123456", "+4930555000", None, "number", id="number-default"),
         pytest.param("+4930123456", "+4917011111", None, "number", id="number-contact-list-rule"),
-        pytest.param("+4930123456", "+4917022222", None, "number", id="number-pattern-members-rule"),
+        pytest.param(
+            "+4930123456", "+4917022222", None, "number", id="number-pattern-members-rule"
+        ),
         pytest.param("004930123456", "+4930555000", None, "number", id="number-00-prefix"),
         pytest.param("+4930123457", "+4930555000", None, "number", id="implicit-set"),
         pytest.param("+4930123458", "+4930555000", None, "number", id="user-target"),
@@ -114,8 +151,12 @@ def office(db):
         pytest.param("777", "+4930555000", None, "none", id="unknown-destination"),
     ],
 )
-def test_every_route_kind_is_answered_by_the_compiled_form(db, office, destination, caller, from_user, route):
-    plan = _answered_by_compiled_form(db, make_call(destination, caller_number=caller, from_user=from_user))
+def test_every_route_kind_is_answered_by_the_compiled_form(
+    db, office, destination, caller, from_user, route
+):
+    plan = _answered_by_compiled_form(
+        db, make_call(destination, caller_number=caller, from_user=from_user)
+    )
     assert plan["route"]["kind"] == route
 
 
@@ -131,7 +172,7 @@ def test_explain_call_says_how_plan_call_answers(db, office):
 
 def test_night_rule_follows_the_schedule(db, office):
     call = make_call("+4930123456", caller_number="+4930555000")
-    night = datetime(2026, 6, 10, 22, 0, tzinfo=timezone.utc)
+    night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
     day = _answered_by_compiled_form(db, call)
     late = _answered_by_compiled_form(db, call, night)
     assert day["route"]["rule_id"] is None
@@ -143,8 +184,14 @@ def test_live_state_is_read_at_plan_time_and_never_recompiles(db, office):
     call = make_call("+4930123456", caller_number="+4930555000")
     _answered_by_compiled_form(db, call)
     before = _state(db, office["domain_id"])
-    _scalar(db, "SELECT routing.record_device_busy('example.com', '1001', true, %s)", (DEFAULT_NOW,))
-    _scalar(db, "SELECT routing.record_registration('example.com', '1002', NULL, false, %s)", (DEFAULT_NOW,))
+    _scalar(
+        db, "SELECT routing.record_device_busy('example.com', '1001', true, %s)", (DEFAULT_NOW,)
+    )
+    _scalar(
+        db,
+        "SELECT routing.record_registration('example.com', '1002', NULL, false, %s)",
+        (DEFAULT_NOW,),
+    )
     db.execute("UPDATE cfg.device SET dnd = true, last_call_ended = now() WHERE extension = '1003'")
     assert _state(db, office["domain_id"]) == before  # nothing marked stale
     plan = compiled_plan(db, call)
@@ -192,7 +239,12 @@ def test_what_the_compiled_form_cannot_answer_falls_back(db, office):
 def test_start_call_stores_the_round_robin_pointer_from_the_compiled_form(db, office):
     firsts = []
     for i in range(3):
-        plan = start_call(db, make_call("201", caller_number="+4930555000", uuid=f"00000000-0000-4000-8000-00000000000{i}"))
+        plan = start_call(
+            db,
+            make_call(
+                "201", caller_number="+4930555000", uuid=f"00000000-0000-4000-8000-00000000000{i}"
+            ),
+        )
         firsts.append(plan["steps"][0]["legs"][0]["device_id"])
     assert firsts == [office["devices"][2], office["devices"][3], office["devices"][2]]
 
@@ -210,7 +262,9 @@ def test_a_compile_error_never_fails_the_edit(db, office):
     assert (row["state"], row["error"]) == ("failed", "compiler broken")
     call = make_call("+4930123456", caller_number="+4930555000")
     assert compiled_plan(db, call) is None
-    assert office["devices"][3] in [leg["device_id"] for leg in plan_call(db, call)["steps"][0]["legs"]]
+    assert office["devices"][3] in [
+        leg["device_id"] for leg in plan_call(db, call)["steps"][0]["legs"]
+    ]
 
 
 def test_commit_compiles_each_edited_domain_once(make_database):
@@ -228,12 +282,16 @@ def test_commit_compiles_each_edited_domain_once(make_database):
         conn.execute("UPDATE cfg.hunt_group SET strategy = 'sequential' WHERE id = %s", (group,))
         conn.commit()
         plan = conn.execute(
-            "SELECT c.plan FROM routing.plan_compiled(%s, %s) c", (Jsonb(make_call("200")), DEFAULT_NOW)
+            "SELECT c.plan FROM routing.plan_compiled(%s, %s) c",
+            (Jsonb(make_call("200")), DEFAULT_NOW),
         ).fetchone()[0]
         assert plan["steps"][0]["strategy"] == "sequential"
-        assert conn.execute(
-            "SELECT version FROM routing.plan_domain WHERE domain_id = %s", (domain_id,)
-        ).fetchone()[0] == 2
+        assert (
+            conn.execute(
+                "SELECT version FROM routing.plan_domain WHERE domain_id = %s", (domain_id,)
+            ).fetchone()[0]
+            == 2
+        )
 
 
 def test_two_transactions_editing_one_domain_both_land(make_database):
@@ -266,7 +324,8 @@ def test_two_transactions_editing_one_domain_both_land(make_database):
         second.close()
     with psycopg.connect(url) as conn:
         plan = conn.execute(
-            "SELECT c.plan FROM routing.plan_compiled(%s, %s) c", (Jsonb(make_call("200")), DEFAULT_NOW)
+            "SELECT c.plan FROM routing.plan_compiled(%s, %s) c",
+            (Jsonb(make_call("200")), DEFAULT_NOW),
         ).fetchone()[0]
         assert sorted(leg["device_id"] for leg in plan["steps"][0]["legs"]) == [a, b]
 
@@ -293,42 +352,85 @@ def test_migrate_recompiles_what_another_compiler_made(make_database):
 # ------------------------------------------------------------------------------------------------
 # Differential: random configurations, states, callers and instants; compiled == build_plan.
 # ------------------------------------------------------------------------------------------------
-STRATEGIES = ["simultaneous", "sequential", "enterprise", "random", "round_robin", "longest_idle",
-              "weighted_random"]
+STRATEGIES = [
+    "simultaneous",
+    "sequential",
+    "enterprise",
+    "random",
+    "round_robin",
+    "longest_idle",
+    "weighted_random",
+]
 CALLERS = ["+4930555000", "+4917012345", "+12125550100", None, "+4917011111"]
 
 
 def _random_domain(db, rnd: random.Random, n: int) -> tuple[int, list[str]]:
-    domain_id = make_domain(db, f"d{n}.example.com", gateway=rnd.choice(["carrier", None]),
-                            ring_timeout=rnd.choice([20, 30]))
+    domain_id = make_domain(
+        db,
+        f"d{n}.example.com",
+        gateway=rnd.choice(["carrier", None]),
+        ring_timeout=rnd.choice([20, 30]),
+    )
     users = [make_user(db, domain_id, f"User {i}") for i in range(3)]
     devices = []
     for i in range(12):
         endpoint = f"+49301234{i:03d}" if rnd.random() < 0.15 else None
-        devices.append(make_device(
-            db, domain_id, str(1000 + i), endpoint=endpoint, user_id=rnd.choice(users + [None, None]),
-            registered=rnd.random() < 0.8, dnd=rnd.random() < 0.15, busy=rnd.random() < 0.2,
-            alert_mode=rnd.choice(["audible", "audible", "visual"]),
-            last_call_ended=rnd.choice([None, DEFAULT_NOW - timedelta(minutes=rnd.randint(1, 500))]),
-        ))
-    schedules = [make_schedule(db, domain_id, f"S{i}", time_zone=rnd.choice(["Europe/Berlin", "America/New_York"]),
-                               windows=weekdays(f"{rnd.randint(6, 10):02d}:00", f"{rnd.randint(15, 20):02d}:00"))
-                 for i in range(2)]
-    sets = [make_implicit_set(db, domain_id, f"Set {i}", device_ids=rnd.sample(devices, 3)) for i in range(2)]
+        devices.append(
+            make_device(
+                db,
+                domain_id,
+                str(1000 + i),
+                endpoint=endpoint,
+                user_id=rnd.choice(users + [None, None]),
+                registered=rnd.random() < 0.8,
+                dnd=rnd.random() < 0.15,
+                busy=rnd.random() < 0.2,
+                alert_mode=rnd.choice(["audible", "audible", "visual"]),
+                last_call_ended=rnd.choice(
+                    [None, DEFAULT_NOW - timedelta(minutes=rnd.randint(1, 500))]
+                ),
+            )
+        )
+    schedules = [
+        make_schedule(
+            db,
+            domain_id,
+            f"S{i}",
+            time_zone=rnd.choice(["Europe/Berlin", "America/New_York"]),
+            windows=weekdays(f"{rnd.randint(6, 10):02d}:00", f"{rnd.randint(15, 20):02d}:00"),
+        )
+        for i in range(2)
+    ]
+    sets = [
+        make_implicit_set(db, domain_id, f"Set {i}", device_ids=rnd.sample(devices, 3))
+        for i in range(2)
+    ]
     groups = []
     for i in range(5):
-        groups.append(make_group(
-            db, domain_id, f"G{i}", strategy=rnd.choice(STRATEGIES), extension=str(200 + i),
-            ring_timeout=rnd.choice([15, 20, 30]), skip_busy=rnd.random() < 0.8,
-            skip_dnd=rnd.random() < 0.8, skip_unregistered=rnd.random() < 0.8,
-        ))
+        groups.append(
+            make_group(
+                db,
+                domain_id,
+                f"G{i}",
+                strategy=rnd.choice(STRATEGIES),
+                extension=str(200 + i),
+                ring_timeout=rnd.choice([15, 20, 30]),
+                skip_busy=rnd.random() < 0.8,
+                skip_dnd=rnd.random() < 0.8,
+                skip_unregistered=rnd.random() < 0.8,
+            )
+        )
     for gi, group in enumerate(groups):
         used: set[int] = set()
         for _ in range(rnd.randint(0, 6)):
             kind = rnd.choice(["device", "device", "device", "user", "set", "external", "group"])
-            extra = {"delay": rnd.choice([0, 0, 5, 10]), "ring_timeout": rnd.choice([None, None, 10, 25]),
-                     "weight": rnd.randint(1, 5), "enabled": rnd.random() < 0.9,
-                     "schedule_id": rnd.choice([None, None, None, schedules[0]])}
+            extra = {
+                "delay": rnd.choice([0, 0, 5, 10]),
+                "ring_timeout": rnd.choice([None, None, 10, 25]),
+                "weight": rnd.randint(1, 5),
+                "enabled": rnd.random() < 0.9,
+                "schedule_id": rnd.choice([None, None, None, schedules[0]]),
+            }
             if kind == "device":
                 candidates = [d for d in devices if d not in used]
                 device = rnd.choice(candidates)
@@ -341,11 +443,11 @@ def _random_domain(db, rnd: random.Random, n: int) -> tuple[int, list[str]]:
             elif kind == "external":
                 add_member(db, group, external=f"+4940{rnd.randint(100000, 999999)}", **extra)
             elif gi + 1 < len(groups):
-                add_member(db, group, member_group_id=rnd.choice(groups[gi + 1:]), **extra)
+                add_member(db, group, member_group_id=rnd.choice(groups[gi + 1 :]), **extra)
     for gi, group in enumerate(groups):
         choice = rnd.choice(["none", "group", "group", "number", "external", "voicemail", "hangup"])
         if choice == "group" and gi + 1 < len(groups):
-            set_overflow(db, group, "group", rnd.choice(groups[gi + 1:]))
+            set_overflow(db, group, "group", rnd.choice(groups[gi + 1 :]))
         elif choice == "number":
             set_overflow(db, group, "number", rnd.choice(["+4930777002", "+4930777005"]))
         elif choice == "external":
@@ -365,24 +467,56 @@ def _random_domain(db, rnd: random.Random, n: int) -> tuple[int, list[str]]:
     for number in numbers[:4]:
         for _ in range(rnd.randint(0, 3)):
             match = rnd.choice(["any", "exact", "prefix", "pattern", "list"])
-            value = {"exact": "+4930555000", "prefix": "+1", "pattern": r"^\+4917", "list": None, "any": None}[match]
+            value = {
+                "exact": "+4930555000",
+                "prefix": "+1",
+                "pattern": r"^\+4917",
+                "list": None,
+                "any": None,
+            }[match]
             action = rnd.choice(["all", "group", "devices", "members"])
-            members = [r["id"] for r in db.execute(
-                "SELECT id FROM cfg.hunt_group_member WHERE domain_id = %s", (domain_id,)).fetchall()]
+            members = [
+                r["id"]
+                for r in db.execute(
+                    "SELECT id FROM cfg.hunt_group_member WHERE domain_id = %s", (domain_id,)
+                ).fetchall()
+            ]
             make_rule(
-                db, number, caller_match=match, caller_value=value,
+                db,
+                number,
+                caller_match=match,
+                caller_value=value,
                 contact_list_id=vip if match == "list" else None,
-                schedule_id=rnd.choice([None, schedules[1]]), schedule_match=rnd.choice(["in", "out"]),
-                action=action, target_group_id=rnd.choice(groups) if action == "group" else None,
+                schedule_id=rnd.choice([None, schedules[1]]),
+                schedule_match=rnd.choice(["in", "out"]),
+                action=action,
+                target_group_id=rnd.choice(groups) if action == "group" else None,
                 device_ids=rnd.sample(devices, 3) if action == "devices" else (),
                 member_ids=rnd.sample(members, min(2, len(members))) if action == "members" else (),
                 enabled=rnd.random() < 0.9,
             )
     if rnd.random() < 0.5:
-        db.execute("INSERT INTO queue.queue (domain_id, name, number_id) VALUES (%s, 'Q', %s)",
-                   (domain_id, numbers[4]))
-    destinations = ["+4930777001", "+4930777002", "+4930777003", "+4930777004", "+4930777005",
-                    "004930777001", "200", "201", "202", "203", "204", "1003", "1007", "999", "+4930999999"]
+        db.execute(
+            "INSERT INTO queue.queue (domain_id, name, number_id) VALUES (%s, 'Q', %s)",
+            (domain_id, numbers[4]),
+        )
+    destinations = [
+        "+4930777001",
+        "+4930777002",
+        "+4930777003",
+        "+4930777004",
+        "+4930777005",
+        "004930777001",
+        "200",
+        "201",
+        "202",
+        "203",
+        "204",
+        "1003",
+        "1007",
+        "999",
+        "+4930999999",
+    ]
     return domain_id, destinations
 
 
@@ -393,9 +527,13 @@ def test_compiled_plans_equal_build_plan_on_random_configurations(db, seed):
     _refresh(db)
     answered = 0
     for i in range(60):
-        call = make_call(rnd.choice(destinations), domain=f"d{seed}.example.com",
-                         caller_number=rnd.choice(CALLERS), from_user=rnd.choice([None, None, "1002", "1005", "x@y"]),
-                         uuid=f"00000000-0000-4000-8000-{seed:04d}{i:08d}")
+        call = make_call(
+            rnd.choice(destinations),
+            domain=f"d{seed}.example.com",
+            caller_number=rnd.choice(CALLERS),
+            from_user=rnd.choice([None, None, "1002", "1005", "x@y"]),
+            uuid=f"00000000-0000-4000-8000-{seed:04d}{i:08d}",
+        )
         if call["caller_number"] is None:
             del call["caller_number"]
         now = DEFAULT_NOW + timedelta(hours=rnd.randint(0, 24 * 7))
@@ -405,7 +543,9 @@ def test_compiled_plans_equal_build_plan_on_random_configurations(db, seed):
             answered += 1
             assert compiled == reference, (seed, i, call, now)
         if i % 10 == 9:  # live state moves between calls
-            db.execute("UPDATE cfg.device SET busy = NOT busy WHERE domain_id = %s AND id %% 3 = %s",
-                       (domain_id, rnd.randint(0, 2)))
+            db.execute(
+                "UPDATE cfg.device SET busy = NOT busy WHERE domain_id = %s AND id %% 3 = %s",
+                (domain_id, rnd.randint(0, 2)),
+            )
             start_call(db, call, now)
     assert answered >= 40
