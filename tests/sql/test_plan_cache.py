@@ -549,3 +549,29 @@ def test_compiled_plans_equal_build_plan_on_random_configurations(db, seed):
             )
             start_call(db, call, now)
     assert answered >= 40
+
+
+def test_the_console_role_edits_and_its_edit_is_compiled(db, office):
+    _refresh(db)
+    db.execute("SET ROLE huntsman_console")
+    try:
+        add_member(db, office["support"], device_id=office["devices"][0])
+        assert _state(db, office["domain_id"])[0] == "stale"
+        assert _scalar(db, "SELECT routing.plan_refresh()") == 1
+    finally:
+        db.execute("RESET ROLE")
+    plan = _answered_by_compiled_form(db, make_call("201", caller_number="+4930555000"))
+    assert office["devices"][0] in [leg["device_id"] for leg in plan["steps"][0]["legs"]]
+
+
+def test_deleting_a_domain_deletes_its_compiled_form(db, office):
+    _refresh(db)
+    db.execute("DELETE FROM cfg.domain WHERE id = %s", (office["domain_id"],))
+    for table in ("plan_domain", "plan_unit", "plan_alt", "plan_caller"):
+        count = _scalar(
+            db, f"SELECT count(*) FROM routing.{table} WHERE domain_id = %s", (office["domain_id"],)
+        )
+        assert count == 0, table
+    assert plan_call(db, make_call("+4930123456"))["steps"] == [
+        {"type": "hangup", "cause": "UNALLOCATED_NUMBER"}
+    ]

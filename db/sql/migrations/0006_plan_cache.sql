@@ -119,6 +119,8 @@ INSERT INTO routing.plan_compiler (version) VALUES ('');
 
 REVOKE ALL ON routing.plan_compiler, routing.plan_domain, routing.plan_unit, routing.plan_leg, routing.plan_alt, routing.plan_caller FROM PUBLIC;
 GRANT SELECT ON routing.plan_compiler, routing.plan_domain, routing.plan_unit, routing.plan_leg, routing.plan_alt, routing.plan_caller TO huntsman_report;
+-- The console shows each domain's compile state (and the error of a failed compile).
+GRANT SELECT ON routing.plan_domain TO huntsman_console;
 
 -- ---------------------------------------------------------------------------------------------
 -- Triggers (wiring only; routing.plan_mark_stale and routing.plan_compile are routines)
