@@ -2,7 +2,8 @@
 
 Reports, in one run:
 - in the database: p50/p99 of `routing.plan_call` timed with clock_timestamp() around each call
-  inside one PL/pgSQL loop (no client round trip);
+  inside one PL/pgSQL loop (no client round trip), and how many sampled calls the compiled plans
+  (migration 0006) answer (the rest fall back to routing.build_plan);
 - from Python (psycopg, prepared statements, one connection): p50/p99 of a plan_call round trip
   and of a `SELECT 1` round trip measured in the same run (the floor).
 
@@ -120,6 +121,19 @@ BEGIN
 END $$;
 """
 
+COMPILED_SHARE = """
+SELECT count(*) FILTER (WHERE c.plan IS NOT NULL), count(*)
+FROM generate_series(1, {calls}) v_i,
+     LATERAL (SELECT count(*) AS n FROM cfg.domain) dn,
+     LATERAL routing.plan_compiled(
+         jsonb_build_object(
+             'uuid', md5(v_i::text)::uuid,
+             'domain', format('d%s.bench.test', 1 + (v_i * 7919) % dn.n),
+             'destination', format('+49301%s%s', lpad((1 + (v_i * 7919) % dn.n)::text, 5, '0'), v_i % 10),
+             'caller_number', (ARRAY['+4930555000', '+4917012345', '+12125550100', '+33140000000'])[1 + v_i % 4]),
+         timestamptz '2026-12-01 10:00+01' + make_interval(hours => v_i % 24)) c
+"""
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -158,7 +172,7 @@ def main() -> None:
             ).fetchone()
         print(
             f"data: {counts[0]} domains, {counts[1]} devices, {counts[2]} groups, "  # type: ignore[index]
-            f"{counts[3]} schedules, {counts[4]} rules (built in {time.perf_counter() - t0:.1f} s)"  # type: ignore[index]
+            f"{counts[3]} schedules, {counts[4]} rules (built and compiled in {time.perf_counter() - t0:.1f} s)"  # type: ignore[index]
         )
 
         with psycopg.connect(url) as conn:
@@ -172,6 +186,10 @@ def main() -> None:
             ).fetchone()  # type: ignore[misc]
         print(f"in database: plan_call p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {mean:.3f} ms "
               f"({args.calls} calls)")  # fmt: skip
+        with psycopg.connect(url) as conn:
+            compiled, total = conn.execute(COMPILED_SHARE.replace("{calls}", "2000")).fetchone()  # type: ignore[misc]
+        print(f"answered from the compiled plans (routing.plan_compiled): {compiled} of {total} "
+              "sampled calls; the others by routing.build_plan")  # fmt: skip
 
         calls = []
         with psycopg.connect(url) as conn:
