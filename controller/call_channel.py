@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,12 +162,8 @@ class CallChannel:
         return app_uuid
 
     def execute_later(self, app: str, arg: str | None = None) -> None:
-        """Send an application without waiting even for its ``+OK``.
-
-        FreeSWITCH runs a channel's applications in the order received, so a ``set``
-        can ride in front of the next ``bridge`` without its own round trip; a
-        ``-ERR`` reply is logged when the next command is answered.
-        """
+        """Send an application without waiting even for its ``+OK``; a ``-ERR`` reply is
+        logged when the next command is answered."""
         (result,) = self.conn.send(build_sendmsg_execute(app, arg))
         self._unchecked.append((app, result))
 
@@ -179,20 +176,34 @@ class CallChannel:
         self._unchecked = [(a, r) for a, r in self._unchecked if not r.ready()]
 
     def execute_wait(
-        self, app: str, arg: str | None, *, timeout: float, after_bridge: float | None = None
+        self,
+        app: str,
+        arg: str | None,
+        *,
+        timeout: float,
+        after_bridge: float | None = None,
+        before: Sequence[tuple[str, str | None]] = (),
     ) -> Event:
         """Run an application and wait for its CHANNEL_EXECUTE_COMPLETE.
 
         ``timeout`` bounds the wait; once the channel is bridged the bound becomes
         ``after_bridge`` (a bridged call lasts as long as the conversation).  When
         the channel hangs up, the completion gets ``GRACE_AFTER_HANGUP`` seconds
-        more, then ``CallerGone``.
+        more, then ``CallerGone``.  ``before``: applications (name, argument) sent
+        ahead of it in the same write (FreeSWITCH runs a channel's applications in the
+        order received, so a ``set`` rides in front of a ``bridge`` without a syscall or
+        round trip of its own); a ``-ERR`` for one of them is logged, not raised.
         """
         app_uuid = str(uuid.uuid4())
         waiter: gevent.event.AsyncResult = gevent.event.AsyncResult()
         self._completions[app_uuid] = waiter
         try:
-            self.conn.request(build_sendmsg_execute(app, arg, event_uuid=app_uuid), COMMAND_TIMEOUT)
+            wires = [build_sendmsg_execute(a, g) for a, g in before]
+            wires.append(build_sendmsg_execute(app, arg, event_uuid=app_uuid))
+            results = self.conn.send(*wires)
+            for (earlier, _), sent in zip(before, results, strict=False):
+                self._unchecked.append((earlier, sent))
+            self.conn.wait_reply(results[-1], COMMAND_TIMEOUT)
             self._check_unchecked()
             started = time.monotonic()
             hangup_deadline: float | None = None
@@ -236,3 +247,4 @@ class CallChannel:
 
     def close(self) -> None:
         self.conn.close()
+        self.conn.release_handlers()

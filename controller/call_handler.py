@@ -268,8 +268,9 @@ class CallHandler:
     def _bridge(self, index: int, step: BridgeStep, plan: Plan) -> BridgeResult:
         leg_uuids = [str(uuid.uuid4()) for _ in step.legs]
         dial = build_dial_string(step, plan.caller_id, self.call["uuid"], leg_uuids)
-        if not self.continue_on_fail_set:
-            self.channel.execute_later(cv.APP_SET, f"{cv.SET_CONTINUE_ON_FAIL}=true")
+        before: list[tuple[str, str | None]] = []
+        if not self.continue_on_fail_set:  # rides in the bridge's write, ahead of it
+            before.append((cv.APP_SET, f"{cv.SET_CONTINUE_ON_FAIL}=true"))
             self.continue_on_fail_set = True
         if self.first_bridge:
             self.first_bridge = False
@@ -281,6 +282,7 @@ class CallHandler:
             dial,
             timeout=ring_budget(step) + BRIDGE_MARGIN,
             after_bridge=self.settings.max_call_seconds,
+            before=before,
         )
         result = parse_bridge_result(event)
         self._record_legs(index, step, leg_uuids, result, started)

@@ -66,12 +66,12 @@ def bridge(call: Call, arg: str, app_uuid: str) -> str | None:
         ring_ready(call)
 
     def on_group_failed(cause: str) -> None:
-        done = [r for r in originator.runs if r.record.uuid and r.record.cause]
+        # record.legs: the legs rung so far, in order (not originator.runs: a closure over
+        # the originator it is stored in would make a reference cycle of the whole bridge).
+        done = [r for r in record.legs if r.uuid and r.cause]
         chan.vars.set("originate_disposition", cause)
         chan.vars.set("DIALSTATUS", causes.dialstatus(cause))
-        chan.vars.set(
-            "originate_causes", _array([f"{r.record.uuid};{r.record.cause}" for r in done])
-        )
+        chan.vars.set("originate_causes", _array([f"{r.uuid};{r.cause}" for r in done]))
 
     def on_end(run: LegRun) -> None:
         if run.record.cause:

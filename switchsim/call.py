@@ -8,6 +8,7 @@ app's end-of-call rules: ``linger``, disconnect notices, ``socket_resume``/``res
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import uuid as uuidlib
 from collections import deque
@@ -33,13 +34,22 @@ application queued while the channel sat parked starts at the next frame (as in 
 CONNECT_TIMEOUT = 2.0
 
 
+@functools.lru_cache(maxsize=64)
+def _literal_family(host: str) -> int | None:
+    """The address family of an IP literal, None for a name (parsed once per host: every call
+    of a load run dials the same controllers)."""
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return None
+
+
 def _connect_tcp(host: str, port: int) -> socket.socket:
     """A TCP connection with TCP_NODELAY, as mod_event_socket's socket app sets it (without it,
     Nagle and delayed ACKs add ~40 ms to a command round trip); an IP literal skips the
     resolver (gevent's runs in a thread)."""
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
+    family = _literal_family(host)
+    if family is None:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     else:
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -202,6 +212,13 @@ class Call:
             if self.session is not None:
                 self.switch.unsubscribe(self.session.on_event)
                 self.switch.unsubscribe_channel(self.chan.uuid, self.session.on_event)
+                # The socket app is over: flush and close our end (the controller may have
+                # closed first; without this the writer greenlet and the socket lived on).
+                self.session.conn.close()
+                # The session (still read by its reader greenlet) points back at the call:
+                # dropping this side frees the call by reference counting, not by a full
+                # GC pass that would stall the whole emulator.
+                self.session = None
             self.done.set()
 
     def _flow(self) -> None:

@@ -67,7 +67,15 @@ class OutboundSession:
         self.resume = False
         self.notice_sent = False
         self.closed = gevent.event.Event()
-        self.api = ApiExecutor(call.switch, self._send_event)
+        self._api: ApiExecutor | None = None
+
+    @property
+    def api(self) -> ApiExecutor:
+        """The ``api``/``bgapi`` executor, made on first use (it holds a bound method of this
+        session: a reference cycle that most sessions never need)."""
+        if self._api is None:
+            self._api = ApiExecutor(self.call.switch, self._send_event)
+        return self._api
 
     # -- output ----------------------------------------------------------------------
 

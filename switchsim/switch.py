@@ -246,6 +246,9 @@ class Switch:
             chan.vars.update(rtp_stats(chan.times["answered"], end))
         self.fire(chan, "CHANNEL_HANGUP_COMPLETE", pre=[("Hangup-Cause", cause)])
         self.channels.pop(chan.uuid, None)
+        # A finished channel fires no more events: forget its peer (A <-> B is a reference
+        # cycle that would keep both legs for the next full GC pass).
+        chan.other = None
 
     # -- calls and servers -------------------------------------------------------------
 
