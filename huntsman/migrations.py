@@ -168,6 +168,8 @@ def apply_routines(conn: psycopg.Connection) -> None:
             except psycopg.Error as exc:
                 rel = path.relative_to(SQL_DIR)
                 raise MigrationError(f"routine {rel} failed: {exc}") from exc
-        row = conn.execute("SELECT to_regprocedure('routing.plan_refresh(text)') IS NOT NULL").fetchone()
+        row = conn.execute(
+            "SELECT to_regprocedure('routing.plan_refresh(text)') IS NOT NULL"
+        ).fetchone()
         if row and row[0]:
             conn.execute("SELECT routing.plan_refresh(%s)", (routines_checksum(paths),))
