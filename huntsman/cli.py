@@ -41,6 +41,7 @@ def _db_status(args: argparse.Namespace) -> int:
     db = database.resolve()
     try:
         rows = migrations.status(db.url)
+        compiled = migrations.compiled_status(db.url)
     finally:
         database.stop(db)
     where = "embedded PostgreSQL (.data/postgres)" if db.is_embedded else "DATABASE_URL"
@@ -53,6 +54,15 @@ def _db_status(args: argparse.Namespace) -> int:
         pending += not row.applied
         print(f"  {row.name:40} {state}")
     print(f"{len(rows) - pending} applied, {pending} pending")
+    if compiled is not None:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(compiled.states.items())) or "none"
+        print(f"compiled plans (domains): {counts}")
+        if compiled.outdated:
+            print(
+                f"  {compiled.outdated} compiled by other routines: `huntsman db migrate` recompiles them"
+            )
+        for name, error in compiled.failed:
+            print(f"  failed: {name}: {error} (planned by routing.build_plan until it compiles)")
     return 0
 
 

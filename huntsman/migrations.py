@@ -95,6 +95,43 @@ def status(conninfo: str) -> list[MigrationStatus]:
     ]
 
 
+@dataclass(frozen=True)
+class CompiledStatus:
+    """The compiled plans (migration 0006): domains by state, and the ones that failed."""
+
+    states: dict[str, int]
+    failed: list[tuple[str, str]]  # (domain name, error)
+    outdated: int  # compiled by other routines than the current ones
+
+
+def compiled_status(conninfo: str) -> CompiledStatus | None:
+    """None when the schema has no compiled plans yet (before migration 0006)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass('routing.plan_domain') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return None
+        states = dict(
+            conn.execute(  # type: ignore[arg-type]
+                "SELECT state, count(*) FROM routing.plan_domain GROUP BY state"
+            ).fetchall()
+        )
+        missing = conn.execute(
+            "SELECT count(*) FROM cfg.domain d WHERE NOT EXISTS "
+            "(SELECT 1 FROM routing.plan_domain p WHERE p.domain_id = d.id)"
+        ).fetchone()
+        if missing and missing[0]:
+            states["never compiled"] = missing[0]
+        failed = conn.execute(
+            "SELECT d.name, coalesce(p.error, '') FROM routing.plan_domain p "
+            "JOIN cfg.domain d ON d.id = p.domain_id WHERE p.state = 'failed' ORDER BY d.name"
+        ).fetchall()
+        outdated = conn.execute(
+            "SELECT count(*) FROM routing.plan_domain p WHERE p.compiler IS DISTINCT FROM %s",
+            (routines_checksum(),),
+        ).fetchone()
+    return CompiledStatus(states, [(n, e) for n, e in failed], outdated[0] if outdated else 0)
+
+
 def _check_unchanged(migrations: list[Migration], applied: dict[str, str]) -> None:
     for m in migrations:
         if m.name in applied and applied[m.name] != m.checksum:

@@ -25,6 +25,36 @@ def test_status_reports_pending_then_applied(make_database: Callable[..., str]) 
     assert all(s.applied and not s.changed for s in migrations.status(url))
 
 
+def test_db_status_reports_the_compiled_plans(
+    make_database: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from huntsman import cli
+
+    url = make_database()
+    assert migrations.compiled_status(url) == migrations.CompiledStatus({}, [], 0)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO cfg.domain (name) VALUES ('a.example'), ('b.example')")
+        conn.commit()  # compiled at commit
+        conn.execute(
+            "UPDATE routing.plan_domain p SET state = 'failed', error = 'boom' FROM cfg.domain d "
+            "WHERE d.id = p.domain_id AND d.name = 'b.example'"
+        )
+        conn.commit()
+    status = migrations.compiled_status(url)
+    assert status == migrations.CompiledStatus(
+        {"fresh": 1, "failed": 1}, [("b.example", "boom")], 0
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["db", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "compiled plans (domains): 1 failed, 1 fresh" in out
+    assert "failed: b.example: boom" in out
+    migrations.migrate(url)  # recompiles what failed
+    assert migrations.compiled_status(url) == migrations.CompiledStatus({"fresh": 2}, [], 0)
+
+
 def test_committed_snapshot_equals_fresh_install(migrated_db_url: str) -> None:
     snapshot = schema.SNAPSHOT_PATH.read_text(encoding="utf-8")
     fresh = schema.describe(migrated_db_url)
