@@ -111,7 +111,7 @@ def compiled_status(conninfo: str) -> CompiledStatus | None:
         if not row or not row[0]:
             return None
         states = dict(
-            conn.execute(  # type: ignore[arg-type]
+            conn.execute(
                 "SELECT state, count(*) FROM routing.plan_domain GROUP BY state"
             ).fetchall()
         )
