@@ -5,9 +5,10 @@
 -- 'group' | 'implicit_set' | 'user' | 'device' and returns
 --   {"step": <bridge step> | null, "reasons": [...], "cause": <hangup cause when step is null>,
 --    "rr_member_id": <member that rings first, round_robin only>, "name": ..., "overflow": {...}}
--- Groups: members are expanded (user -> all the user's devices, implicit set -> its devices,
--- nested group -> its members in place, its delays added and its timeouts narrowed; membership
--- cycles and nesting deeper than 10 are cut and reported as nested_cycle), then ordered by the
+-- Groups: members are expanded by routing.member_rows (user -> all the user's devices, implicit
+-- set -> its devices, nested group -> its members in place, its delays added and its timeouts
+-- narrowed; membership cycles and nesting deeper than 10 are cut and reported as nested_cycle;
+-- the compiled plans expand members with the same function), then ordered by the
 -- group strategy: simultaneous/sequential/enterprise by (position, id); random by md5(call uuid,
 -- member id); weighted_random by Efraimidis-Spirakis keys -ln(u)/weight with u from the same
 -- seed; longest_idle by device.last_call_ended (nulls first); round_robin starting after the
@@ -89,48 +90,10 @@ BEGIN
                               ELSE 'sequential' END;
 
     FOR r IN
-        WITH RECURSIVE m AS (
-            SELECT hm.id, hm.group_id, hm.kind, hm.device_id, hm.user_id, hm.set_id, hm.external_number,
-                   hm.member_group_id, hm.id AS top_id, hm.position AS top_position, hm.weight AS top_weight,
-                   ARRAY[hm.position::bigint, hm.id] AS sort_key, ARRAY[hm.group_id] AS path,
-                   hm.delay AS eff_delay, hm.ring_timeout AS eff_timeout, hm.enabled AS enabled_ok,
-                   (hm.schedule_id IS NULL OR routing.in_schedule(hm.schedule_id, p_now)) AS schedule_ok
-              FROM cfg.hunt_group_member hm
-             WHERE p_kind = 'group' AND hm.group_id = p_id
-            UNION ALL
-            SELECT NULL::bigint, NULL::bigint, p_kind::cfg.member_kind,
-                   CASE WHEN p_kind = 'device' THEN p_id END, CASE WHEN p_kind = 'user' THEN p_id END,
-                   CASE WHEN p_kind = 'implicit_set' THEN p_id END, NULL::text, NULL::bigint,
-                   NULL::bigint, 0, 1, ARRAY[]::bigint[], ARRAY[]::bigint[], 0, NULL::integer, true, true
-             WHERE p_kind <> 'group'
-            UNION ALL
-            SELECT c.id, c.group_id, c.kind, c.device_id, c.user_id, c.set_id, c.external_number,
-                   c.member_group_id, m.top_id, m.top_position, m.top_weight,
-                   m.sort_key || ARRAY[c.position::bigint, c.id], m.path || c.group_id,
-                   m.eff_delay + c.delay,
-                   CASE WHEN m.eff_timeout IS NULL THEN c.ring_timeout
-                        WHEN c.ring_timeout IS NULL THEN m.eff_timeout
-                        ELSE least(m.eff_timeout, c.ring_timeout) END,
-                   m.enabled_ok AND c.enabled,
-                   m.schedule_ok AND (c.schedule_id IS NULL OR routing.in_schedule(c.schedule_id, p_now))
-              FROM m
-              JOIN cfg.hunt_group_member c ON c.group_id = m.member_group_id
-             WHERE m.kind = 'group' AND NOT (m.member_group_id = ANY (m.path)) AND cardinality(m.path) < 10
-        )
-        SELECT m.*, d.id AS dev_id, d.name AS dev_name, d.endpoint, d.alert_mode, d.dnd, d.registered,
-               d.busy, d.busy_changed_at, d.last_call_ended
-          FROM m
-          LEFT JOIN LATERAL (
-                SELECT dd.* FROM cfg.device dd
-                 WHERE m.kind = 'device' AND dd.id = m.device_id
-                UNION ALL
-                SELECT dd.* FROM cfg.device dd
-                 WHERE m.kind = 'user' AND dd.domain_id = p_domain_id AND dd.user_id = m.user_id
-                UNION ALL
-                SELECT dd.* FROM cfg.implicit_set_device s JOIN cfg.device dd ON dd.id = s.device_id
-                 WHERE m.kind = 'implicit_set' AND s.set_id = m.set_id
-          ) d ON m.kind IN ('device', 'user', 'implicit_set')
-         WHERE m.kind <> 'group' OR m.member_group_id = ANY (m.path) OR cardinality(m.path) >= 10
+        SELECT m.*,
+               NOT EXISTS (SELECT 1 FROM unnest(m.schedule_ids) AS sid
+                            WHERE NOT routing.in_schedule(sid, p_now)) AS schedule_ok
+          FROM routing.member_rows(p_domain_id, ARRAY[p_kind], ARRAY[p_id]) m
          ORDER BY
                CASE WHEN v_strategy = 'round_robin'
                     THEN ROW(m.top_position, m.top_id) <= ROW(v_rr_position, v_rr_member_id) END,
@@ -138,8 +101,8 @@ BEGIN
                CASE WHEN v_strategy = 'weighted_random'
                     THEN -ln((('x' || substr(md5(p_call_uuid || ':' || m.top_id), 1, 13))::bit(52)::bigint + 1)
                              / 4503599627370497.0) / m.top_weight END,
-               CASE WHEN v_strategy = 'longest_idle' THEN d.last_call_ended END NULLS FIRST,
-               m.sort_key, d.id
+               CASE WHEN v_strategy = 'longest_idle' THEN m.last_call_ended END NULLS FIRST,
+               m.sort_key, m.dev_id
     LOOP
         v_reason := NULL;
         v_target := NULL;
