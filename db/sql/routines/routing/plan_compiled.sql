@@ -99,50 +99,46 @@ BEGIN
                                count(*) FILTER (WHERE o.busy) AS busy,
                                count(*) FILTER (WHERE o.unreg) AS unreg,
                                (array_agg(o.top_id) FILTER (WHERE o.ok AND o.strategy = 'round_robin'))[1] AS rr_top
-                          FROM (SELECT s.step_no, u.static_step, u.head, u.dial, u.ring_timeout, u.group_id, u.strategy,
-                                       l.leg, l.dt, l.top_id,
+                          FROM (SELECT f.step_no, f.static_step, f.head, f.dial, f.ring_timeout, f.group_id, f.strategy,
+                                       f.leg, f.dt, f.top_id, f.busy, f.unreg,
                                        -- a device reached through two members rings once: its first
                                        -- eligible row in ring order (later ones are plan_target_step's
                                        -- 'duplicate'); only units compiled with a repeated device need it
-                                       k.ok AND (NOT u.repeats OR l.device_id IS NULL
+                                       f.ok AND (NOT f.repeats OR f.device_id IS NULL
                                                  OR row_number() OVER (
-                                                        PARTITION BY s.step_no, l.device_id, k.ok
-                                                        ORDER BY CASE WHEN u.strategy = 'round_robin'
-                                                                      THEN ROW(l.top_position, l.top_id) <= ROW(pm.position, pm.id) END,
-                                                                 CASE WHEN u.strategy = 'random' THEN md5(v_uuid || ':' || l.top_id) END,
-                                                                 CASE WHEN u.strategy = 'weighted_random'
-                                                                      THEN -ln((('x' || substr(md5(v_uuid || ':' || l.top_id), 1, 13))::bit(52)::bigint + 1)
-                                                                               / 4503599627370497.0) / l.top_weight END,
-                                                                 CASE WHEN u.strategy = 'longest_idle' THEN d.last_call_ended END NULLS FIRST,
-                                                                 l.seq) = 1) AS ok,
-                                       k.sched_ok AND (k.dnd OR (NOT k.unreg AND k.busy)) AS busy,
-                                       k.sched_ok AND NOT k.dnd AND k.unreg AS unreg
-                                  FROM unnest(a.chain) WITH ORDINALITY AS s (unit_id, step_no)
-                                  JOIN routing.plan_unit u ON u.id = s.unit_id
-                                  LEFT JOIN routing.plan_leg l ON l.unit_id = u.id
-                                  LEFT JOIN cfg.device d ON d.id = l.device_id
-                                  LEFT JOIN routing.group_state gs ON u.strategy = 'round_robin' AND gs.group_id = u.group_id
-                                  LEFT JOIN cfg.hunt_group_member pm ON pm.id = gs.last_member_id
-                                  CROSS JOIN LATERAL (
-                                        SELECT l.schedule_ids IS NULL
-                                               OR NOT EXISTS (SELECT 1 FROM unnest(l.schedule_ids) AS sid
-                                                               WHERE NOT routing.in_schedule(sid, p_now)) AS sched_ok,
-                                               coalesce(u.skip_dnd AND d.dnd, false) AS dnd,
-                                               coalesce(u.skip_unreg AND l.user_endpoint AND NOT d.registered, false) AS unreg,
-                                               coalesce(u.skip_busy AND d.busy, false) AS busy) k0
-                                  CROSS JOIN LATERAL (
-                                        SELECT k0.sched_ok, k0.dnd, k0.unreg, k0.busy,
-                                               k0.sched_ok AND NOT k0.dnd AND NOT k0.unreg AND NOT k0.busy
-                                               AND l.has_target AS ok) k
-                                 ORDER BY s.step_no,
-                                          CASE WHEN u.strategy = 'round_robin'
-                                               THEN ROW(l.top_position, l.top_id) <= ROW(pm.position, pm.id) END,
-                                          CASE WHEN u.strategy = 'random' THEN md5(v_uuid || ':' || l.top_id) END,
-                                          CASE WHEN u.strategy = 'weighted_random'
-                                               THEN -ln((('x' || substr(md5(v_uuid || ':' || l.top_id), 1, 13))::bit(52)::bigint + 1)
-                                                        / 4503599627370497.0) / l.top_weight END,
-                                          CASE WHEN u.strategy = 'longest_idle' THEN d.last_call_ended END NULLS FIRST,
-                                          l.seq) o
+                                                        PARTITION BY f.step_no, f.device_id, f.ok
+                                                        ORDER BY f.k_rr, f.k_random, f.k_weighted, f.k_idle NULLS FIRST,
+                                                                 f.seq) = 1) AS ok
+                                  -- each row's flags and ring-order keys (plan_target_step's ORDER BY),
+                                  -- computed once: OFFSET 0 keeps this level, the ones above read columns
+                                  FROM (SELECT s.step_no, u.static_step, u.head, u.dial, u.ring_timeout, u.group_id,
+                                               u.strategy, u.repeats, l.leg, l.dt, l.top_id, l.device_id, l.seq,
+                                               CASE WHEN u.strategy = 'round_robin'
+                                                    THEN ROW(l.top_position, l.top_id) <= ROW(pm.position, pm.id) END AS k_rr,
+                                               CASE WHEN u.strategy = 'random' THEN md5(v_uuid || ':' || l.top_id) END AS k_random,
+                                               CASE WHEN u.strategy = 'weighted_random'
+                                                    THEN -ln((('x' || substr(md5(v_uuid || ':' || l.top_id), 1, 13))::bit(52)::bigint + 1)
+                                                             / 4503599627370497.0) / l.top_weight END AS k_weighted,
+                                               CASE WHEN u.strategy = 'longest_idle' THEN d.last_call_ended END AS k_idle,
+                                               k.sched_ok AND NOT k.dnd AND NOT k.unreg AND NOT k.busy AND l.has_target AS ok,
+                                               k.sched_ok AND (k.dnd OR (NOT k.unreg AND k.busy)) AS busy,
+                                               k.sched_ok AND NOT k.dnd AND k.unreg AS unreg
+                                          FROM unnest(a.chain) WITH ORDINALITY AS s (unit_id, step_no)
+                                          JOIN routing.plan_unit u ON u.id = s.unit_id
+                                          LEFT JOIN routing.plan_leg l ON l.unit_id = u.id
+                                          LEFT JOIN cfg.device d ON d.id = l.device_id
+                                          LEFT JOIN routing.group_state gs
+                                                 ON u.strategy = 'round_robin' AND gs.group_id = u.group_id
+                                          LEFT JOIN cfg.hunt_group_member pm ON pm.id = gs.last_member_id
+                                          CROSS JOIN LATERAL (
+                                                SELECT l.schedule_ids IS NULL
+                                                       OR NOT EXISTS (SELECT 1 FROM unnest(l.schedule_ids) AS sid
+                                                                       WHERE NOT routing.in_schedule(sid, p_now)) AS sched_ok,
+                                                       coalesce(u.skip_dnd AND d.dnd, false) AS dnd,
+                                                       coalesce(u.skip_unreg AND l.user_endpoint AND NOT d.registered, false) AS unreg,
+                                                       coalesce(u.skip_busy AND d.busy, false) AS busy) k
+                                        OFFSET 0) f
+                                 ORDER BY f.step_no, f.k_rr, f.k_random, f.k_weighted, f.k_idle NULLS FIRST, f.seq) o
                          GROUP BY o.step_no
                          ORDER BY o.step_no) y) st ON true
      WHERE pd.domain_name = v_domain AND pd.state = 'fresh';
