@@ -19,7 +19,8 @@ Modules (pure ones import only the standard library and each other):
 ``call_channel``    the A-leg: commands, completions matched by Application-UUID
 ``call_handler``    one greenlet per call: plan, steps, defined end, CDR
 ``server``          gevent StreamServer, connection cap, graceful drain
-``inbound``         inbound ESL client: registrations, busy state, api/bgapi, reconnect
+``device_state``    devices busy/registered from ``show channels|registrations as json`` (pure)
+``inbound``         inbound ESL client: registrations, busy state, resync, api/bgapi, reconnect
 ``db``              the only database module (psycopg pool, deadlines, typed errors)
 ``cdr_spool``       fsync'd CDR spool and its in-order replayer
 ``logs``            structlog JSON, call UUID bound per greenlet

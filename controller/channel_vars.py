@@ -93,6 +93,20 @@ SOFIA_DOMAIN_KEYS: Final = ("realm", "from-host", "host")
 SOFIA_CONTACT: Final = "contact"
 DIRECTION_OUTBOUND: Final = "outbound"
 
+# --- `show channels|registrations as json` (mod_commands: {"row_count": N, "rows": [...]}) ------
+API_SHOW_CHANNELS: Final = "show channels as json"
+API_SHOW_REGISTRATIONS: Final = "show registrations as json"
+SHOW_ROW_COUNT: Final = "row_count"
+SHOW_ROWS: Final = "rows"
+# columns of the core `channels` table (switch_core_sqldb.c)
+COL_NAME: Final = "name"
+COL_DIRECTION: Final = "direction"
+COL_PRESENCE_ID: Final = "presence_id"  # mod_dptools sets user@domain on user/ legs
+# columns of the core `registrations` table (filled by sofia_reg.c)
+COL_REG_USER: Final = "reg_user"
+COL_REALM: Final = "realm"
+COL_URL: Final = "url"  # sofia/<profile>/sip:<contact>
+
 
 # --- channel variables as they appear in channel data (``variable_`` prefix) ------------------
 CV_UUID: Final = "variable_uuid"

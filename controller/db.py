@@ -1,4 +1,4 @@
-"""The only module that talks to PostgreSQL: a bounded psycopg pool and the four calls.
+"""The only module that talks to PostgreSQL: a bounded psycopg pool and the calls.
 
 Every call has a deadline: the pool wait is bounded and the session runs with
 ``statement_timeout``, so a dead or slow database turns into a typed error fast
@@ -151,6 +151,21 @@ class Database:
     ) -> None:
         self._call(
             "SELECT routing.record_device_busy(%s, %s, %s, %s)", (domain, user, busy, at), timeout
+        )
+
+    def resync_device_state(
+        self,
+        node: str,
+        busy: list[dict[str, str]],
+        registered: list[dict[str, str]],
+        at: datetime,
+        timeout: float = 5.0,
+    ) -> Any:
+        """``routing.resync_device_state``: the counts of devices changed, as a dict."""
+        return self._call(
+            "SELECT routing.resync_device_state(%s, %s::jsonb, %s::jsonb, %s::timestamptz)",
+            (node, Jsonb(busy), Jsonb(registered), at),
+            timeout,
         )
 
 

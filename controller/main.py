@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from controller import logs
 from controller.call_handler import CallDeps, Planner
 from controller.cdr_spool import CdrSpool, Replayer
 from controller.db import Database, QueueFunctions
-from controller.inbound import InboundClient
+from controller.device_state import Device
+from controller.inbound import InboundClient, LiveState
 from controller.metrics import Metrics
 from controller.queue_step import QueueClock, WallClock
 from controller.server import CallServer
@@ -93,9 +95,31 @@ class Controller:
                 on_busy=self.db.record_device_busy if self.db else None,
                 log=self.log,
                 on_reconnect=self.metrics.esl_reconnects.labels(node.name).inc,
+                on_resync=self.db.resync_device_state if self.db else None,
             )
-            client.start()
+            client.peers = self._peers_of(client)
             self.inbound.append(client)
+        for client in self.inbound:
+            client.start()
+
+    def _peers_of(self, client: InboundClient) -> Callable[[], LiveState | None]:
+        """The union of the other nodes' live state, None while one of them is not known."""
+
+        def state() -> LiveState | None:
+            busy: set[Device] = set()
+            registered: dict[Device, str] = {}
+            for other in self.inbound:
+                if other is client:
+                    continue
+                live = other.live_state()
+                if live is None:
+                    return None
+                busy |= live[0]
+                for device, contact in live[1].items():
+                    registered.setdefault(device, contact)
+            return busy, registered
+
+        return state
 
     def _submit_cdr(self, cdr: dict[str, Any]) -> None:
         assert self.spool is not None

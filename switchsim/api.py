@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from switchsim import dialstring, legs
+from switchsim import dialstring, legs, show
 from switchsim.events import Event, background_job
 from switchsim.originate import Originator
 from switchsim.records import BridgeRecord
@@ -124,6 +124,9 @@ class ApiExecutor:
         if arg.startswith("status"):
             return sofia_status_text()
         return "-ERR Usage: sofia status\n"
+
+    def _cmd_show(self, arg: str) -> str:
+        return show.show(self.switch, arg)
 
     def _cmd_sofia_contact(self, arg: str) -> str:
         target = arg.split("/", 1)[-1] if "/" in arg else arg

@@ -9,6 +9,7 @@ import gevent
 import gevent.pool
 from gevent import socket
 from gevent.server import StreamServer
+from psycopg import conninfo as pg_conninfo
 
 
 class TcpProxy:
@@ -85,3 +86,18 @@ class TcpProxy:
     def close(self) -> None:
         self.cut()
         self._server.stop(timeout=1)
+
+
+def postgres_proxy(url: str) -> tuple[TcpProxy, str]:
+    """A proxy in front of the PostgreSQL of ``url``, and the URL that goes through it."""
+    params = pg_conninfo.conninfo_to_dict(url)
+    host = str(params.get("host") or "")
+    port = str(params.get("port") or "5432")
+    upstream: tuple[str, int] | str
+    if host.startswith("/"):
+        upstream = f"{host}/.s.PGSQL.{port}"
+    else:
+        upstream = (host or "127.0.0.1", int(port))
+    proxy = TcpProxy(upstream)
+    params.update(host="127.0.0.1", port=str(proxy.port))
+    return proxy, pg_conninfo.make_conninfo(**params)

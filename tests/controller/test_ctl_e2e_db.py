@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from switchsim import Behaviour, Switch
 from tests.controller.harness import make_settings, start_controller, wait_for
-from tests.controller.tcp_proxy import TcpProxy
+from tests.controller.tcp_proxy import TcpProxy, postgres_proxy
 from tests.sql import factories as f
 
 A = "user/1001@example.com"
@@ -55,17 +55,8 @@ def db_url(make_database: Callable[..., str]) -> str:
 @pytest.fixture
 def pg_proxy(db_url: str) -> Iterator[tuple[TcpProxy, str]]:
     """(proxy, controller URL through the proxy)."""
-    params = pg_conninfo.conninfo_to_dict(db_url)
-    host = str(params.get("host") or "")
-    port = str(params.get("port") or "5432")
-    upstream: tuple[str, int] | str
-    if host.startswith("/"):
-        upstream = f"{host}/.s.PGSQL.{port}"
-    else:
-        upstream = (host or "127.0.0.1", int(port))
-    proxy = TcpProxy(upstream)
-    params.update(host="127.0.0.1", port=str(proxy.port))
-    yield proxy, pg_conninfo.make_conninfo(**params)
+    proxy, url = postgres_proxy(db_url)
+    yield proxy, url
     proxy.close()
 
 

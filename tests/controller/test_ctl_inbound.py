@@ -9,14 +9,15 @@ from typing import Any
 import psycopg
 import pytest
 import structlog
+from psycopg.rows import dict_row
 
 from controller.db import Database
 from controller.inbound import InboundClient
 from controller.metrics import Metrics
 from controller.settings import FreeswitchNode
-from switchsim import Behaviour, Switch
+from switchsim import Behaviour, Switch, legs
 from tests.controller.harness import wait_for
-from tests.controller.tcp_proxy import TcpProxy
+from tests.controller.tcp_proxy import TcpProxy, postgres_proxy
 from tests.sql import factories as f
 
 LOG = structlog.get_logger("test")
@@ -164,6 +165,167 @@ def test_busy_state_follows_b_legs(switch: Switch, make_database: Callable[..., 
             )
     finally:
         client.stop()
+        db.close()
+
+
+D = "example.com"
+
+
+@pytest.fixture
+def phones_url(make_database: Callable[..., str]) -> str:
+    """A committed database: phone 1001 (registered, idle) and phone 1002 (unregistered)."""
+    url = make_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        domain = f.make_domain(conn, D)
+        f.make_device(conn, domain, "1001")
+        f.make_device(conn, domain, "1002", registered=False)
+    return url
+
+
+def device(url: str, ext: str) -> dict[str, Any]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        row = conn.execute("SELECT * FROM cfg.device WHERE extension = %s", (ext,)).fetchone()
+    assert row is not None
+    return row
+
+
+def db_client(port: int, db: Database) -> InboundClient:
+    """An inbound client writing to ``db``, as the controller wires it."""
+    client = InboundClient(
+        FreeswitchNode("127.0.0.1", port, "ClueCon"),
+        on_registration=db.record_registration,
+        on_busy=db.record_device_busy,
+        on_resync=db.resync_device_state,
+        log=LOG,
+        max_backoff=0.2,
+        resync_retry=0.1,
+    )
+    client.start()
+    return client
+
+
+def ring_1001(switch: Switch, client: InboundClient, url: str) -> str:
+    """An answered leg to 1001 that stays up (until the test hangs it up); returns its uuid."""
+    switch.endpoints.set(f"user/1001@{D}", Behaviour.answer(after=1, hangup_after=100_000))
+    reply = client.api(f"originate user/1001@{D} &park()")
+    assert reply.startswith("+OK "), reply
+    wait_for(lambda: device(url, "1001")["busy"], what="1001 to be busy")
+    return reply.split()[1]
+
+
+def test_a_call_that_ends_while_disconnected_is_idle_after_reconnecting(
+    switch: Switch, phones_url: str
+) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    proxy = TcpProxy(("127.0.0.1", port))
+    db = Database(phones_url, pool_size=1)
+    db.open()
+    switch.set_registered("1001", D, True)
+    client = db_client(proxy.port, db)
+    try:
+        assert client.ready.wait(timeout=5)
+        leg = ring_1001(switch, client, phones_url)
+        proxy.cut()
+        wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
+        legs.hangup(switch, switch.channels[leg], "NORMAL_CLEARING")  # nobody hears it
+        assert device(phones_url, "1001")["busy"] is True
+        proxy.restore()
+        wait_for(lambda: not device(phones_url, "1001")["busy"], what="1001 idle again")
+        assert device(phones_url, "1001")["last_call_ended"] is not None
+    finally:
+        client.stop()
+        proxy.close()
+        db.close()
+
+
+def test_registrations_changed_while_disconnected_are_picked_up(
+    switch: Switch, phones_url: str
+) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    proxy = TcpProxy(("127.0.0.1", port))
+    db = Database(phones_url, pool_size=1)
+    db.open()
+    switch.set_registered("1001", D, True)
+    client = db_client(proxy.port, db)
+    try:
+        assert client.ready.wait(timeout=5)
+        wait_for(
+            lambda: (device(phones_url, "1001")["registered_contact"] or "").startswith("sofia/"),
+            what="the first resync to read 1001's registration",
+        )
+        assert device(phones_url, "1002")["registered"] is False
+        proxy.cut()
+        wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
+        switch.set_registered("1002", D, True, contact="sip:1002@192.0.2.12:5060")
+        switch.expire_registration("1001", D)
+        proxy.restore()
+        wait_for(lambda: device(phones_url, "1002")["registered"], what="1002 registered")
+        assert device(phones_url, "1002")["registered_contact"] == (
+            "sofia/internal/sip:1002@192.0.2.12:5060"
+        )
+        wait_for(lambda: not device(phones_url, "1001")["registered"], what="1001 gone")
+    finally:
+        client.stop()
+        proxy.close()
+        db.close()
+
+
+def test_a_hangup_lost_in_a_database_outage_is_resynced_when_it_returns(
+    switch: Switch, phones_url: str
+) -> None:
+    _host, port = switch.serve_inbound(password="ClueCon")
+    pg, proxied_url = postgres_proxy(phones_url)
+    db = Database(proxied_url, pool_size=1, connect_timeout=1)
+    db.open()
+    switch.set_registered("1001", D, True)
+    client = db_client(port, db)
+    try:
+        assert client.ready.wait(timeout=5)
+        leg = ring_1001(switch, client, phones_url)
+        pg.cut()
+        legs.hangup(switch, switch.channels[leg], "NORMAL_CLEARING")
+        wait_for(lambda: client.resync_due, what="the idle write to fail")
+        assert device(phones_url, "1001")["busy"] is True
+        pg.restore()
+        wait_for(lambda: not device(phones_url, "1001")["busy"], 20, "1001 idle again")
+        wait_for(lambda: not client.resync_due, what="the resync to be done")
+    finally:
+        client.stop()
+        pg.close()
+        db.close()
+
+
+def test_a_resync_waits_for_every_node_and_writes_their_union(
+    phones_url: str,
+) -> None:
+    """Two nodes, one flag per device: node 2's resync must not clear node 1's busy phone."""
+    sw1, sw2 = Switch(time_scale=0.01, hostname="sim1"), Switch(time_scale=0.01, hostname="sim2")
+    db = Database(phones_url, pool_size=2)
+    db.open()
+    sw1.set_registered("1001", D, True)
+    sw2.set_registered("1002", D, True)
+    c1 = db_client(sw1.serve_inbound(password="ClueCon")[1], db)
+    proxy = TcpProxy(("127.0.0.1", sw2.serve_inbound(password="ClueCon")[1]))
+    c2 = db_client(proxy.port, db)
+    c1.peers = lambda: c2.live_state()
+    c2.peers = lambda: c1.live_state()
+    try:
+        assert c1.ready.wait(timeout=5) and c2.ready.wait(timeout=5)
+        ring_1001(sw1, c1, phones_url)
+        proxy.cut()
+        wait_for(lambda: not c2.ready.is_set(), what="node 2 lost")
+        assert c1.live_state() is not None and c2.live_state() is None
+        proxy.restore()
+        assert c2.ready.wait(timeout=10)
+        wait_for(lambda: c2.live_state() is not None, what="node 2 resynced")
+        row1, row2 = device(phones_url, "1001"), device(phones_url, "1002")
+        assert (row1["busy"], row1["registered"], row2["registered"]) == (True, True, True)
+    finally:
+        c1.stop()
+        c2.stop()
+        proxy.close()
+        sw1.close()
+        sw2.close()
         db.close()
 
 
