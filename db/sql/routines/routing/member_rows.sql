@@ -13,6 +13,8 @@
 -- user or set that has none) come with dev_id NULL; external numbers too. The device columns
 -- are read live (dnd, registered, busy, busy_changed_at, last_call_ended). Order by
 -- (sort_key, dev_id) for the configuration order. STABLE, never reads the clock.
+-- Its result columns cannot change in place (CREATE OR REPLACE refuses a new result type): a
+-- change needs a migration that drops the function first.
 CREATE OR REPLACE FUNCTION routing.member_rows(p_domain_id bigint, p_kinds text[], p_ids bigint[])
 RETURNS TABLE (
     target_no       bigint,

@@ -17,6 +17,8 @@
 -- empty step), ordered by the step's strategy (round-robin pointer, md5 of uuid and member,
 -- Efraimidis-Spirakis keys, last_call_ended, then configuration order), and concatenated from
 -- pre-rendered JSON; the document is parsed to jsonb once. STABLE, never reads the clock.
+-- Its result columns cannot change in place (CREATE OR REPLACE refuses a new result type): a
+-- change needs a migration that drops the function first.
 CREATE OR REPLACE FUNCTION routing.plan_compiled(
     p_call jsonb,
     p_now timestamptz,
