@@ -567,7 +567,7 @@ def test_the_console_role_edits_and_its_edit_is_compiled(db, office):
 def test_deleting_a_domain_deletes_its_compiled_form(db, office):
     _refresh(db)
     db.execute("DELETE FROM cfg.domain WHERE id = %s", (office["domain_id"],))
-    for table in ("plan_domain", "plan_unit", "plan_alt", "plan_caller"):
+    for table in ("plan_domain", "plan_unit", "plan_leg", "plan_alt", "plan_caller"):
         count = _scalar(
             db, f"SELECT count(*) FROM routing.{table} WHERE domain_id = %s", (office["domain_id"],)
         )

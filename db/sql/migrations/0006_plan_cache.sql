@@ -63,7 +63,10 @@ COMMENT ON TABLE routing.plan_unit IS
     'A compiled plan step: a bridge step to ring (head = its JSON without timeout and legs; legs in routing.plan_leg) or a fixed step (static_step: voicemail, hangup, transfer, queue, external bridge).';
 
 CREATE TABLE routing.plan_leg (
-    unit_id       bigint NOT NULL REFERENCES routing.plan_unit (id) ON DELETE CASCADE,
+    domain_id     bigint NOT NULL REFERENCES routing.plan_domain (domain_id) ON DELETE CASCADE,
+    -- no foreign key to plan_unit: only routing.plan_compile writes these tables, and it deletes
+    -- a domain's legs with one statement (a cascading key would run one delete per unit)
+    unit_id       bigint NOT NULL,
     seq           integer NOT NULL,
     top_id        bigint,
     top_position  integer,
@@ -76,6 +79,7 @@ CREATE TABLE routing.plan_leg (
     leg           text NOT NULL,
     PRIMARY KEY (unit_id, seq)
 );
+CREATE INDEX plan_leg_domain_idx ON routing.plan_leg (domain_id);
 COMMENT ON TABLE routing.plan_leg IS
     'A candidate leg of a compiled step, in configuration order (seq); leg is its JSON. Filtered at plan time by live device state and member schedules.';
 

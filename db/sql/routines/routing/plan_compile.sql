@@ -47,6 +47,7 @@ BEGIN
     END IF;
 
     BEGIN
+        DELETE FROM routing.plan_leg l WHERE l.domain_id = p_domain_id;
         DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id;
         DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id;
         DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;

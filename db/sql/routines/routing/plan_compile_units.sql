@@ -18,8 +18,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = routing, pg_temp
 AS $$
 BEGIN
-    INSERT INTO routing.plan_leg (unit_id, seq, top_id, top_position, top_weight, device_id, user_endpoint,
-                                  schedule_ids, has_target, dt, leg)
+    INSERT INTO routing.plan_leg (domain_id, unit_id, seq, top_id, top_position, top_weight, device_id,
+                                  user_endpoint, schedule_ids, has_target, dt, leg)
     WITH src AS MATERIALIZED (
         SELECT row_number() OVER (ORDER BY u.id) AS n, u.id AS unit_id, u.target_kind, u.target_id,
                u.device_filter, u.member_filter, u.ring_timeout
@@ -49,7 +49,7 @@ BEGIN
                coalesce(r.eff_timeout, r.ring_timeout) AS timeout
           FROM cand r
     )
-    SELECT l.unit_id, l.seq, l.top_id, l.top_position, l.top_weight, l.dev_id,
+    SELECT p_domain_id, l.unit_id, l.seq, l.top_id, l.top_position, l.top_weight, l.dev_id,
            coalesce(l.endpoint LIKE 'user/%', false),
            CASE WHEN cardinality(l.schedule_ids) > 0 THEN l.schedule_ids END,
            l.target IS NOT NULL,
@@ -63,10 +63,10 @@ BEGIN
 
     UPDATE routing.plan_unit u SET exact = x.legs <= 128, repeats = x.repeats
       FROM (SELECT l.unit_id, count(*) AS legs, count(l.device_id) > count(DISTINCT l.device_id) AS repeats
-              FROM routing.plan_leg l JOIN routing.plan_unit uu ON uu.id = l.unit_id
-             WHERE uu.domain_id = p_domain_id
+              FROM routing.plan_leg l
+             WHERE l.domain_id = p_domain_id
              GROUP BY l.unit_id) x
-     WHERE u.id = x.unit_id;
+     WHERE u.id = x.unit_id AND (x.legs > 128 OR x.repeats);
 END
 $$;
 
