@@ -575,3 +575,62 @@ def test_deleting_a_domain_deletes_its_compiled_form(db, office):
     assert plan_call(db, make_call("+4930123456"))["steps"] == [
         {"type": "hangup", "cause": "UNALLOCATED_NUMBER"}
     ]
+
+
+def _unit_ids(db, domain_id: int, part: str) -> list[int]:
+    rows = db.execute(
+        "SELECT id FROM routing.plan_unit WHERE domain_id = %s AND part = %s ORDER BY id",
+        (domain_id, part),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def test_an_edit_recompiles_only_the_parts_it_touches(db, office):
+    _refresh(db)
+    devices_before = _unit_ids(db, office["domain_id"], "devices")
+    routing_before = _unit_ids(db, office["domain_id"], "routing")
+    db.execute("UPDATE cfg.hunt_group SET ring_timeout = 25 WHERE id = %s", (office["sales"],))
+    assert _scalar(
+        db, "SELECT parts FROM routing.plan_domain WHERE domain_id = %s", (office["domain_id"],)
+    ) == ["routing"]
+    _scalar(db, "SELECT routing.plan_compile(%s, true)", (office["domain_id"],))
+    assert _unit_ids(db, office["domain_id"], "devices") == devices_before  # untouched
+    assert _unit_ids(db, office["domain_id"], "routing") != routing_before
+    for destination in ("+4930123456", "200", "201", "1001", "1010", "500"):
+        _answered_by_compiled_form(
+            db, make_call(destination, caller_number="+4930555000", from_user="1002")
+        )
+    db.execute("UPDATE cfg.device SET name = 'Front desk' WHERE id = %s", (office["devices"][0],))
+    assert set(
+        _scalar(
+            db, "SELECT parts FROM routing.plan_domain WHERE domain_id = %s", (office["domain_id"],)
+        )
+    ) == {"devices", "routing"}
+    plan = _answered_by_compiled_form(db, make_call("1001", caller_number="+4930555000"))
+    assert plan["route"]["name"] == "Front desk"
+
+
+def test_a_group_taking_a_device_extension_wins_it_as_in_build_plan(db, office):
+    # The shared extension namespace is checked when saving; bypass the check to show that
+    # even then the compiled plans give the group (build_plan's precedence), and the device
+    # gets its extension back when the group lets it go.
+    _refresh(db)
+    db.execute("ALTER TABLE cfg.hunt_group DISABLE TRIGGER hunt_group_validate")
+    db.execute("UPDATE cfg.hunt_group SET extension = '1001' WHERE id = %s", (office["support"],))
+    assert _answered_by_compiled_form(db, make_call("1001"))["route"]["kind"] == "group"
+    db.execute("UPDATE cfg.hunt_group SET extension = NULL WHERE id = %s", (office["support"],))
+    assert _answered_by_compiled_form(db, make_call("1001"))["route"]["kind"] == "extension"
+
+
+def test_after_a_failed_compile_the_next_edit_compiles_everything(db, office):
+    _refresh(db)
+    db.execute(
+        "UPDATE routing.plan_domain SET state = 'failed', error = 'x' WHERE domain_id = %s",
+        (office["domain_id"],),
+    )
+    db.execute("UPDATE cfg.hunt_group SET ring_timeout = 25 WHERE id = %s", (office["sales"],))
+    assert set(
+        _scalar(
+            db, "SELECT parts FROM routing.plan_domain WHERE domain_id = %s", (office["domain_id"],)
+        )
+    ) == {"devices", "routing"}

@@ -24,6 +24,10 @@
 CREATE TABLE routing.plan_domain (
     domain_id    bigint PRIMARY KEY REFERENCES cfg.domain (id) ON DELETE CASCADE,
     state        text NOT NULL CONSTRAINT plan_domain_state_value CHECK (state IN ('stale', 'fresh', 'failed')),
+    -- while stale: the parts to compile at commit ('routing': groups, numbers, rules, queues;
+    -- 'devices': device extensions and the SIP users of callers); a failed or new domain: both
+    parts        text[] NOT NULL DEFAULT '{devices,routing}'
+        CONSTRAINT plan_domain_parts_value CHECK (parts <@ '{devices,routing}'),
     domain_name  text,
     gateway      text,
     ring_timeout integer,
@@ -41,6 +45,7 @@ CREATE TABLE routing.plan_unit (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     domain_id    bigint NOT NULL REFERENCES routing.plan_domain (domain_id) ON DELETE CASCADE,
     key          text NOT NULL,
+    part         text NOT NULL DEFAULT 'routing' CONSTRAINT plan_unit_part_value CHECK (part IN ('devices', 'routing')),
     target_kind  text,
     target_id    bigint,
     device_filter bigint[],
@@ -67,6 +72,7 @@ CREATE TABLE routing.plan_leg (
     -- no foreign key to plan_unit: only routing.plan_compile writes these tables, and it deletes
     -- a domain's legs with one statement (a cascading key would run one delete per unit)
     unit_id       bigint NOT NULL,
+    part          text NOT NULL DEFAULT 'routing' CONSTRAINT plan_leg_part_value CHECK (part IN ('devices', 'routing')),
     seq           integer NOT NULL,
     top_id        bigint,
     top_position  integer,
@@ -87,6 +93,7 @@ CREATE TABLE routing.plan_alt (
     domain_id       bigint NOT NULL REFERENCES routing.plan_domain (domain_id) ON DELETE CASCADE,
     dest            text NOT NULL,
     alt_no          integer NOT NULL,
+    part            text NOT NULL DEFAULT 'routing' CONSTRAINT plan_alt_part_value CHECK (part IN ('devices', 'routing')),
     rule_id         bigint,
     caller_match    cfg.caller_match NOT NULL DEFAULT 'any',
     caller_value    text,
@@ -132,21 +139,22 @@ GRANT SELECT ON routing.plan_domain TO huntsman_console;
 CREATE FUNCTION routing.tg_plan_stale_new() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n));
+    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), TG_ARGV::text[]);
     RETURN NULL;
 END
 $$;
 CREATE FUNCTION routing.tg_plan_stale_old() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o));
+    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), TG_ARGV::text[]);
     RETURN NULL;
 END
 $$;
 CREATE FUNCTION routing.tg_plan_stale_both() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o));
+    PERFORM routing.plan_mark_stale(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o),
+                                    TG_ARGV::text[]);
     RETURN NULL;
 END
 $$;
@@ -155,9 +163,9 @@ CREATE FUNCTION routing.tg_plan_stale_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
     IF TG_TABLE_NAME = 'domain' THEN
-        PERFORM routing.plan_mark_stale(ARRAY[NEW.id]);
+        PERFORM routing.plan_mark_stale(ARRAY[NEW.id], TG_ARGV::text[]);
     ELSE
-        PERFORM routing.plan_mark_stale(ARRAY[OLD.domain_id, NEW.domain_id]);
+        PERFORM routing.plan_mark_stale(ARRAY[OLD.domain_id, NEW.domain_id], TG_ARGV::text[]);
     END IF;
     RETURN NULL;
 END
@@ -172,21 +180,26 @@ $$;
 REVOKE ALL ON FUNCTION routing.tg_plan_stale_new(), routing.tg_plan_stale_old(), routing.tg_plan_stale_both(),
                        routing.tg_plan_stale_row(), routing.tg_plan_compile() FROM PUBLIC;
 
--- Tables whose every change matters: statement triggers with transition tables.
+-- Tables whose every change matters: statement triggers with transition tables. The trigger
+-- argument says which parts of the compiled form they feed: numbers and implicit sets also give
+-- callers their presented number; groups, members, rules and queues only the routing part.
 DO $$
 DECLARE
     t text;
+    v_parts text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['cfg.number', 'cfg.implicit_set', 'cfg.implicit_set_device', 'cfg.hunt_group',
                              'cfg.hunt_group_member', 'cfg.routing_rule', 'cfg.routing_rule_device',
                              'cfg.routing_rule_member', 'queue.queue']
     LOOP
+        v_parts := CASE WHEN t IN ('cfg.number', 'cfg.implicit_set', 'cfg.implicit_set_device')
+                        THEN '''devices'', ''routing''' ELSE '''routing''' END;
         EXECUTE format('CREATE TRIGGER plan_stale_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new()', t);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_upd AFTER UPDATE ON %s REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_both()', t);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_both(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_del AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old()', t);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old(%s)', t, v_parts);
     END LOOP;
 END
 $$;
@@ -194,24 +207,24 @@ $$;
 -- Devices: inserts and deletes per statement; updates only when a compiled column changes
 -- (registration and busy updates must not recompile anything).
 CREATE TRIGGER plan_stale_ins AFTER INSERT ON cfg.device REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new();
+    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new('devices', 'routing');
 CREATE TRIGGER plan_stale_del AFTER DELETE ON cfg.device REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old();
+    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old('devices', 'routing');
 CREATE TRIGGER plan_stale_upd AFTER UPDATE ON cfg.device FOR EACH ROW
     WHEN ((OLD.domain_id, OLD.name, OLD.extension, OLD.endpoint, OLD.alert_mode, OLD.user_id, OLD.number_id,
            OLD.presented_number_id)
           IS DISTINCT FROM
           (NEW.domain_id, NEW.name, NEW.extension, NEW.endpoint, NEW.alert_mode, NEW.user_id, NEW.number_id,
            NEW.presented_number_id))
-    EXECUTE FUNCTION routing.tg_plan_stale_row();
+    EXECUTE FUNCTION routing.tg_plan_stale_row('devices', 'routing');
 
 -- Domains: a new domain is compiled (empty); an update of what plans use recompiles it.
 CREATE TRIGGER plan_stale_ins AFTER INSERT ON cfg.domain FOR EACH ROW
-    EXECUTE FUNCTION routing.tg_plan_stale_row();
+    EXECUTE FUNCTION routing.tg_plan_stale_row('devices', 'routing');
 CREATE TRIGGER plan_stale_upd AFTER UPDATE ON cfg.domain FOR EACH ROW
     WHEN ((OLD.name, OLD.gateway, OLD.ring_timeout, OLD.fallback_destination, OLD.fallback_context)
           IS DISTINCT FROM (NEW.name, NEW.gateway, NEW.ring_timeout, NEW.fallback_destination, NEW.fallback_context))
-    EXECUTE FUNCTION routing.tg_plan_stale_row();
+    EXECUTE FUNCTION routing.tg_plan_stale_row('devices', 'routing');
 
 -- Compile each stale domain once, at commit.
 CREATE CONSTRAINT TRIGGER plan_compile AFTER INSERT OR UPDATE OF state ON routing.plan_domain

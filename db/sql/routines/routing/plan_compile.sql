@@ -31,8 +31,13 @@ DECLARE
     v_err     text;
     v_g       record;
     v_version text := (SELECT c.version FROM routing.plan_compiler c);
+    v_parts   text[];
+    v_prev    text;
+    v_routing boolean;
+    v_devices boolean;
 BEGIN
-    SELECT p.state INTO v_state FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
+    SELECT p.state, p.parts, p.compiler INTO v_state, v_parts, v_prev
+      FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
     IF p_only_stale AND v_state IS DISTINCT FROM 'stale' THEN
         RETURN v_state;
     END IF;
@@ -45,13 +50,32 @@ BEGIN
         ON CONFLICT (domain_id) DO NOTHING;
         PERFORM 1 FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
     END IF;
+    -- Only the parts the edits touched, unless asked for all, never compiled, or compiled by
+    -- other routines.
+    IF NOT p_only_stale OR v_state IS NULL OR v_prev IS DISTINCT FROM v_version THEN
+        v_parts := '{devices,routing}';
+    END IF;
+    v_routing := 'routing' = ANY (v_parts);
+    v_devices := 'devices' = ANY (v_parts);
 
     BEGIN
-        DELETE FROM routing.plan_leg l WHERE l.domain_id = p_domain_id;
-        DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id;
-        DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id;
-        DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
+        DELETE FROM routing.plan_leg l WHERE l.domain_id = p_domain_id AND l.part = ANY (v_parts);
+        DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.part = ANY (v_parts);
+        DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = ANY (v_parts);
+        IF v_devices THEN
+            DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
+            -- Every device extension: a unit labelled with the device.
+            INSERT INTO routing.plan_unit (domain_id, key, part, target_kind, target_id, strategy, dial, ring_timeout,
+                                           skip_busy, skip_dnd, skip_unreg, head)
+            SELECT p_domain_id, 'x:' || d.id, 'devices', 'device', d.id, 'simultaneous', 'simultaneous',
+                   v_dom.ring_timeout, true, true, true,
+                   left(jsonb_build_object('type', 'bridge', 'group_id', NULL, 'label', d.name, 'strategy', 'simultaneous',
+                                           'variables', '{"ignore_early_media": "true"}'::jsonb)::text, -1)
+              FROM cfg.device d
+             WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL;
+        END IF;
 
+        IF v_routing THEN
         -- Bridge units: every hunt group, and a group narrowed by a routing rule's devices/members.
         INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter, group_id,
                                        strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
@@ -79,7 +103,7 @@ BEGIN
          WHERE g.domain_id = p_domain_id;
 
         -- Bridge units: the device/user/implicit-set target of a number (whole, or narrowed by a
-        -- rule), labelled with the number; and every device extension, labelled with the device.
+        -- rule), labelled with the number.
         INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter,
                                        strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
         SELECT p_domain_id, t.key, t.kind, t.id, t.device_filter, t.member_filter, 'simultaneous', 'simultaneous',
@@ -100,14 +124,12 @@ BEGIN
                           FROM cfg.routing_rule r
                          WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')) f
                     ON f.number_id = n.id
-                 WHERE n.domain_id = p_domain_id AND n.target_kind IN ('device', 'user', 'implicit_set')
-                UNION ALL
-                SELECT 'x:' || d.id, 'device', d.id, d.name, NULL, NULL
-                  FROM cfg.device d
-                 WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL) t;
+                 WHERE n.domain_id = p_domain_id AND n.target_kind IN ('device', 'user', 'implicit_set')) t;
+        END IF;
 
         PERFORM routing.plan_compile_units(p_domain_id, v_dom.gateway);
 
+        IF v_routing THEN
         -- The overflow chain after each group's step.
         FOR v_g IN SELECT g.id FROM cfg.hunt_group g WHERE g.domain_id = p_domain_id LOOP
             UPDATE routing.plan_unit u SET tail = t.tail
@@ -184,22 +206,35 @@ BEGIN
                        (SELECT ARRAY[u.id] || u.tail FROM routing.plan_unit u
                          WHERE u.domain_id = p_domain_id AND u.key = 'g:' || g.id)
                   FROM cfg.hunt_group g
-                 WHERE g.domain_id = p_domain_id AND g.extension IS NOT NULL
-                UNION ALL
-                SELECT d.extension, 3, d.id,
-                       jsonb_build_object('kind', 'extension', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL,
-                                          'name', d.name)::text,
-                       (SELECT ARRAY[u.id] FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.key = 'x:' || d.id)
-                  FROM cfg.device d
-                 WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL) e
+                 WHERE g.domain_id = p_domain_id AND g.extension IS NOT NULL) e
          ORDER BY e.extension, e.rank, e.id;
 
         UPDATE routing.plan_alt a SET exact = false
-         WHERE a.domain_id = p_domain_id AND a.exact
+         WHERE a.domain_id = p_domain_id AND a.part = 'routing' AND a.exact
            AND EXISTS (SELECT 1 FROM routing.plan_unit u WHERE u.id = ANY (a.chain) AND NOT u.exact);
         UPDATE routing.plan_alt a SET exact = false, chain = '{}'
-         WHERE a.domain_id = p_domain_id AND (a.chain IS NULL OR array_position(a.chain, NULL) IS NOT NULL);
+         WHERE a.domain_id = p_domain_id AND a.part = 'routing'
+           AND (a.chain IS NULL OR array_position(a.chain, NULL) IS NOT NULL);
+        END IF;
 
+        -- Device extensions: the extensions no call queue or hunt group took (they share one
+        -- namespace; a queue's or a group's wins, as in build_plan).
+        DELETE FROM routing.plan_alt a
+         WHERE a.domain_id = p_domain_id AND a.part = 'devices'
+           AND EXISTS (SELECT 1 FROM routing.plan_alt r
+                        WHERE r.domain_id = p_domain_id AND r.part = 'routing' AND r.dest = a.dest);
+        INSERT INTO routing.plan_alt (domain_id, dest, alt_no, part, route, chain, exact)
+        SELECT DISTINCT ON (d.extension) p_domain_id, d.extension, 0, 'devices',
+               jsonb_build_object('kind', 'extension', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL,
+                                  'name', d.name)::text,
+               ARRAY[u.id], true
+          FROM routing.plan_unit u
+          JOIN cfg.device d ON d.id = u.target_id
+         WHERE u.domain_id = p_domain_id AND u.part = 'devices' AND d.extension IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.dest = d.extension)
+         ORDER BY d.extension, d.id;
+
+        IF v_devices THEN
         -- The caller side: devices by SIP user, and the number each presents.
         INSERT INTO routing.plan_caller (domain_id, from_user, device_id, presented_id, presented)
         SELECT DISTINCT ON (x.from_user) p_domain_id, x.from_user, d.id,
@@ -217,9 +252,10 @@ BEGIN
            AND starts_with(d.endpoint, 'user/') AND right(d.endpoint, length(v_dom.name) + 1) = '@' || v_dom.name
            AND length(x.from_user) BETWEEN 1 AND 64 AND x.from_user ~ '^[A-Za-z0-9_.+-]+$'
          ORDER BY x.from_user, d.id;
+        END IF;
 
         UPDATE routing.plan_domain p
-           SET state = 'fresh', domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
+           SET state = 'fresh', parts = '{}', domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
                fallback = jsonb_build_object('type', 'transfer',
                                              'destination', coalesce(v_dom.fallback_destination, 'fallback'),
                                              'dialplan', 'XML',

@@ -18,16 +18,16 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = routing, pg_temp
 AS $$
 BEGIN
-    INSERT INTO routing.plan_leg (domain_id, unit_id, seq, top_id, top_position, top_weight, device_id,
+    INSERT INTO routing.plan_leg (domain_id, unit_id, part, seq, top_id, top_position, top_weight, device_id,
                                   user_endpoint, schedule_ids, has_target, dt, leg)
     WITH src AS MATERIALIZED (
-        SELECT row_number() OVER (ORDER BY u.id) AS n, u.id AS unit_id, u.target_kind, u.target_id,
+        SELECT row_number() OVER (ORDER BY u.id) AS n, u.id AS unit_id, u.part AS unit_part, u.target_kind, u.target_id,
                u.device_filter, u.member_filter, u.ring_timeout
           FROM routing.plan_unit u
          WHERE u.domain_id = p_domain_id AND u.static_step IS NULL
            AND NOT EXISTS (SELECT 1 FROM routing.plan_leg l WHERE l.unit_id = u.id)
     ), cand AS (
-        SELECT s.unit_id, s.ring_timeout, m.*,
+        SELECT s.unit_id, s.unit_part, s.ring_timeout, m.*,
                CASE WHEN m.kind = 'external' THEN m.external_number
                     WHEN m.endpoint LIKE '+%' THEN m.endpoint END AS number
           FROM routing.member_rows(p_domain_id,
@@ -49,7 +49,7 @@ BEGIN
                coalesce(r.eff_timeout, r.ring_timeout) AS timeout
           FROM cand r
     )
-    SELECT p_domain_id, l.unit_id, l.seq, l.top_id, l.top_position, l.top_weight, l.dev_id,
+    SELECT p_domain_id, l.unit_id, l.unit_part, l.seq, l.top_id, l.top_position, l.top_weight, l.dev_id,
            coalesce(l.endpoint LIKE 'user/%', false),
            CASE WHEN cardinality(l.schedule_ids) > 0 THEN l.schedule_ids END,
            l.target IS NOT NULL,
