@@ -634,3 +634,11 @@ def test_after_a_failed_compile_the_next_edit_compiles_everything(db, office):
             db, "SELECT parts FROM routing.plan_domain WHERE domain_id = %s", (office["domain_id"],)
         )
     ) == {"devices", "routing"}
+
+
+def test_truncating_a_table_marks_every_domain_stale(db, office):
+    call = make_call("201", caller_number="+4930555000")
+    assert _answered_by_compiled_form(db, call)["steps"][0]["type"] == "bridge"
+    db.execute("TRUNCATE cfg.routing_rule_member, cfg.hunt_group_member CASCADE")
+    assert _state(db, office["domain_id"])[0] == "stale"
+    assert _answered_by_compiled_form(db, call)["steps"][0]["type"] != "bridge"

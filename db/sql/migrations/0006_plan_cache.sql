@@ -170,6 +170,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- TRUNCATE has no transition tables: every domain.
+CREATE FUNCTION routing.tg_plan_stale_all() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
+BEGIN
+    PERFORM routing.plan_mark_stale(ARRAY(SELECT d.id FROM cfg.domain d), TG_ARGV::text[]);
+    RETURN NULL;
+END
+$$;
 CREATE FUNCTION routing.tg_plan_compile() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
@@ -178,7 +186,7 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION routing.tg_plan_stale_new(), routing.tg_plan_stale_old(), routing.tg_plan_stale_both(),
-                       routing.tg_plan_stale_row(), routing.tg_plan_compile() FROM PUBLIC;
+                       routing.tg_plan_stale_row(), routing.tg_plan_stale_all(), routing.tg_plan_compile() FROM PUBLIC;
 
 -- Tables whose every change matters: statement triggers with transition tables. The trigger
 -- argument says which parts of the compiled form they feed: numbers and implicit sets also give
@@ -200,6 +208,8 @@ BEGIN
                        'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_both(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_del AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
                        'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old(%s)', t, v_parts);
+        EXECUTE format('CREATE TRIGGER plan_stale_truncate AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_all(%s)', t, v_parts);
     END LOOP;
 END
 $$;
@@ -210,6 +220,8 @@ CREATE TRIGGER plan_stale_ins AFTER INSERT ON cfg.device REFERENCING NEW TABLE A
     FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new('devices', 'routing');
 CREATE TRIGGER plan_stale_del AFTER DELETE ON cfg.device REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old('devices', 'routing');
+CREATE TRIGGER plan_stale_truncate AFTER TRUNCATE ON cfg.device
+    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_all('devices', 'routing');
 CREATE TRIGGER plan_stale_upd AFTER UPDATE ON cfg.device FOR EACH ROW
     WHEN ((OLD.domain_id, OLD.name, OLD.extension, OLD.endpoint, OLD.alert_mode, OLD.user_id, OLD.number_id,
            OLD.presented_number_id)
