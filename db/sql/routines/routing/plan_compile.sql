@@ -62,70 +62,55 @@ BEGIN
         DELETE FROM routing.plan_leg l WHERE l.domain_id = p_domain_id AND l.part = ANY (v_parts);
         DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.part = ANY (v_parts);
         DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = ANY (v_parts);
-        IF v_devices THEN
-            DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
-            -- Every device extension: a unit labelled with the device.
-            INSERT INTO routing.plan_unit (domain_id, key, part, target_kind, target_id, strategy, dial, ring_timeout,
-                                           skip_busy, skip_dnd, skip_unreg, head)
-            SELECT p_domain_id, 'x:' || d.id, 'devices', 'device', d.id, 'simultaneous', 'simultaneous',
-                   v_dom.ring_timeout, true, true, true,
-                   left(jsonb_build_object('type', 'bridge', 'group_id', NULL, 'label', d.name, 'strategy', 'simultaneous',
-                                           'variables', '{"ignore_early_media": "true"}'::jsonb)::text, -1)
-              FROM cfg.device d
-             WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL;
-        END IF;
 
-        IF v_routing THEN
-        -- Bridge units: every hunt group, and a group narrowed by a routing rule's devices/members.
-        INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter, group_id,
-                                       strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
-        SELECT p_domain_id, 'g:' || g.id || coalesce(':r:' || f.rule_id, ''), 'group', g.id, f.device_filter,
-               f.member_filter, g.id, g.strategy::text, x.dial, g.ring_timeout, g.skip_busy, g.skip_dnd,
-               g.skip_unregistered,
-               left(jsonb_build_object('type', 'bridge', 'group_id', g.id, 'label', format('%s (%s)', g.name, g.strategy),
+        -- Bridge units of the parts being compiled: every hunt group, the device/user/implicit-set
+        -- target of every number (labelled with the number), every device extension (labelled
+        -- with the device), and a group or number target narrowed by a routing rule's
+        -- devices/members. Their legs come from routing.plan_compile_units.
+        INSERT INTO routing.plan_unit (domain_id, key, part, target_kind, target_id, device_filter, member_filter,
+                                       group_id, strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
+        WITH target AS (
+            SELECT 'g:' || g.id AS key, 'routing' AS part, 'group' AS kind, g.id, NULL::text AS label
+              FROM cfg.hunt_group g
+             WHERE g.domain_id = p_domain_id
+            UNION ALL
+            SELECT 'n:' || n.id, 'routing', n.target_kind::text,
+                   coalesce(n.target_set_id, n.target_device_id, n.target_user_id), coalesce(n.label, n.e164)
+              FROM cfg.number n
+             WHERE n.domain_id = p_domain_id AND n.target_kind IN ('device', 'user', 'implicit_set')
+            UNION ALL
+            SELECT 'x:' || d.id, 'devices', 'device', d.id, d.name
+              FROM cfg.device d
+             WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL
+        ), unit AS (
+            SELECT t.*, NULL::bigint[] AS device_filter, NULL::bigint[] AS member_filter
+              FROM target t
+            UNION ALL
+            SELECT t.key || ':r:' || r.id, t.part, t.kind, t.id, t.label,
+                   CASE WHEN r.action = 'devices' THEN ARRAY(SELECT x.device_id FROM cfg.routing_rule_device x WHERE x.rule_id = r.id) END,
+                   CASE WHEN r.action = 'members' THEN ARRAY(SELECT x.member_id FROM cfg.routing_rule_member x WHERE x.rule_id = r.id) END
+              FROM cfg.routing_rule r
+              JOIN cfg.number n ON n.id = r.number_id
+              JOIN target t ON t.key = CASE WHEN n.target_kind = 'group' THEN 'g:' || n.target_group_id
+                                            ELSE 'n:' || n.id END
+             WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')
+        )
+        SELECT p_domain_id, u.key, u.part, u.kind, u.id, u.device_filter, u.member_filter, g.id,
+               coalesce(g.strategy::text, 'simultaneous'), x.dial, coalesce(g.ring_timeout, v_dom.ring_timeout),
+               coalesce(g.skip_busy, true), coalesce(g.skip_dnd, true), coalesce(g.skip_unregistered, true),
+               left(jsonb_build_object('type', 'bridge', 'group_id', g.id,
+                                       'label', CASE WHEN g.id IS NOT NULL THEN format('%s (%s)', g.name, g.strategy)
+                                                     ELSE u.label END,
                                        'strategy', x.dial,
                                        'variables', CASE WHEN x.dial = 'sequential' THEN '{}'::jsonb
                                                          ELSE '{"ignore_early_media": "true"}'::jsonb END)::text, -1)
-          FROM cfg.hunt_group g
-          JOIN (SELECT NULL::bigint AS rule_id, g2.id AS group_id, NULL::bigint[] AS device_filter,
-                       NULL::bigint[] AS member_filter
-                  FROM cfg.hunt_group g2 WHERE g2.domain_id = p_domain_id
-                UNION ALL
-                SELECT r.id, n.target_group_id,
-                       CASE WHEN r.action = 'devices' THEN ARRAY(SELECT x.device_id FROM cfg.routing_rule_device x WHERE x.rule_id = r.id) END,
-                       CASE WHEN r.action = 'members' THEN ARRAY(SELECT x.member_id FROM cfg.routing_rule_member x WHERE x.rule_id = r.id) END
-                  FROM cfg.routing_rule r JOIN cfg.number n ON n.id = r.number_id
-                 WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')
-                   AND n.target_kind = 'group') f ON f.group_id = g.id
-         CROSS JOIN LATERAL (SELECT CASE g.strategy WHEN 'simultaneous' THEN 'simultaneous'
-                                                    WHEN 'enterprise' THEN 'enterprise'
-                                                    ELSE 'sequential' END AS dial) x
-         WHERE g.domain_id = p_domain_id;
-
-        -- Bridge units: the device/user/implicit-set target of a number (whole, or narrowed by a
-        -- rule), labelled with the number.
-        INSERT INTO routing.plan_unit (domain_id, key, target_kind, target_id, device_filter, member_filter,
-                                       strategy, dial, ring_timeout, skip_busy, skip_dnd, skip_unreg, head)
-        SELECT p_domain_id, t.key, t.kind, t.id, t.device_filter, t.member_filter, 'simultaneous', 'simultaneous',
-               v_dom.ring_timeout, true, true, true,
-               left(jsonb_build_object('type', 'bridge', 'group_id', NULL, 'label', t.label, 'strategy', 'simultaneous',
-                                       'variables', '{"ignore_early_media": "true"}'::jsonb)::text, -1)
-          FROM (SELECT 'n:' || n.id || coalesce(':r:' || f.rule_id, '') AS key, n.target_kind::text AS kind,
-                       coalesce(n.target_set_id, n.target_device_id, n.target_user_id) AS id,
-                       coalesce(n.label, n.e164) AS label, f.device_filter, f.member_filter
-                  FROM cfg.number n
-                  JOIN (SELECT NULL::bigint AS rule_id, n2.id AS number_id, NULL::bigint[] AS device_filter,
-                               NULL::bigint[] AS member_filter
-                          FROM cfg.number n2 WHERE n2.domain_id = p_domain_id
-                        UNION ALL
-                        SELECT r.id, r.number_id,
-                               CASE WHEN r.action = 'devices' THEN ARRAY(SELECT x.device_id FROM cfg.routing_rule_device x WHERE x.rule_id = r.id) END,
-                               CASE WHEN r.action = 'members' THEN ARRAY(SELECT x.member_id FROM cfg.routing_rule_member x WHERE x.rule_id = r.id) END
-                          FROM cfg.routing_rule r
-                         WHERE r.domain_id = p_domain_id AND r.enabled AND r.action IN ('devices', 'members')) f
-                    ON f.number_id = n.id
-                 WHERE n.domain_id = p_domain_id AND n.target_kind IN ('device', 'user', 'implicit_set')) t;
-        END IF;
+          FROM unit u
+          LEFT JOIN cfg.hunt_group g ON u.kind = 'group' AND g.id = u.id
+         CROSS JOIN LATERAL (SELECT CASE coalesce(g.strategy::text, 'simultaneous')
+                                        WHEN 'simultaneous' THEN 'simultaneous'
+                                        WHEN 'enterprise' THEN 'enterprise'
+                                        ELSE 'sequential' END AS dial) x
+         WHERE u.part = ANY (v_parts);
 
         PERFORM routing.plan_compile_units(p_domain_id, v_dom.gateway);
 
@@ -236,6 +221,7 @@ BEGIN
 
         IF v_devices THEN
         -- The caller side: devices by SIP user, and the number each presents.
+        DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
         INSERT INTO routing.plan_caller (domain_id, from_user, device_id, presented_id, presented)
         SELECT DISTINCT ON (x.from_user) p_domain_id, x.from_user, d.id,
                coalesce(n.id, s.id), CASE WHEN n.id IS NOT NULL THEN n.e164 ELSE s.e164 END
