@@ -12,6 +12,7 @@ The contract:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,12 +184,16 @@ def migrate(conninfo: str, *, target: str | None = None, routines: bool = True) 
     return applied_now
 
 
-def routines_checksum(paths: list[Path] | None = None) -> str:
-    """SHA-256 over the routine files (names and texts): the version of the plan compiler."""
+def _routines_digest(routines: Iterable[tuple[Path, bytes]]) -> str:
     digest = hashlib.sha256()
-    for path in load_routines() if paths is None else paths:
-        digest.update(str(path.relative_to(SQL_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path, text in routines:
+        digest.update(str(path.relative_to(SQL_DIR)).encode() + b"\0" + text + b"\0")
     return digest.hexdigest()
+
+
+def routines_checksum() -> str:
+    """SHA-256 over the routine files (names and texts): the version of the plan compiler."""
+    return _routines_digest((path, path.read_bytes()) for path in load_routines())
 
 
 def apply_routines(conn: psycopg.Connection) -> None:
@@ -197,11 +202,11 @@ def apply_routines(conn: psycopg.Connection) -> None:
     Then, when the schema has the compiled plans (migration 0006), recompile every domain whose
     plans are missing, stale, failed or made by other routines (`routing.plan_refresh`).
     """
-    paths = load_routines()
+    routines = [(path, path.read_bytes()) for path in load_routines()]
     with conn.transaction():
-        for path in paths:
+        for path, text in routines:
             try:
-                conn.execute(path.read_bytes())
+                conn.execute(text)
             except psycopg.Error as exc:
                 rel = path.relative_to(SQL_DIR)
                 raise MigrationError(f"routine {rel} failed: {exc}") from exc
@@ -209,4 +214,4 @@ def apply_routines(conn: psycopg.Connection) -> None:
             "SELECT to_regprocedure('routing.plan_refresh(text)') IS NOT NULL"
         ).fetchone()
         if row and row[0]:
-            conn.execute("SELECT routing.plan_refresh(%s)", (routines_checksum(paths),))
+            conn.execute("SELECT routing.plan_refresh(%s)", (_routines_digest(routines),))
