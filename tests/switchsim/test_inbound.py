@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import gevent.socket
 import pytest
 
@@ -11,23 +9,6 @@ from switchsim import Behaviour, Switch
 from tests.switchsim.esl_stub import Session, StubController, reply_text, standard_start
 
 D = "example.com"
-
-
-@pytest.fixture
-def sw() -> Iterator[Switch]:
-    switch = Switch(time_scale=0.01)
-    yield switch
-    switch.close()
-
-
-@pytest.fixture
-def client(sw: Switch) -> Iterator[Session]:
-    host, port = sw.serve_inbound(host="127.0.0.1", port=0, password="secret")
-    session = Session(gevent.socket.create_connection((host, port)))
-    assert session.next().content_type == "auth/request"
-    assert reply_text(session.command("auth secret")) == "+OK accepted"
-    yield session
-    session.close()
 
 
 def test_wrong_password_is_refused_and_closed(sw: Switch) -> None:

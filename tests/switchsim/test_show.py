@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import gevent.socket
 import pytest
 
 from switchsim import Behaviour, Switch
 from switchsim.show import CHANNEL_COLUMNS, REGISTRATION_COLUMNS
-from tests.switchsim.esl_stub import Session, reply_text
+from tests.switchsim.esl_stub import Session
 
 D = "example.com"
-
-
-@pytest.fixture
-def sw() -> Iterator[Switch]:
-    switch = Switch(time_scale=0.01)
-    yield switch
-    switch.close()
-
-
-@pytest.fixture
-def client(sw: Switch) -> Iterator[Session]:
-    host, port = sw.serve_inbound(host="127.0.0.1", port=0, password="secret")
-    session = Session(gevent.socket.create_connection((host, port)))
-    assert session.next().content_type == "auth/request"
-    assert reply_text(session.command("auth secret")) == "+OK accepted"
-    yield session
-    session.close()
 
 
 def api(client: Session, command: str) -> str:
