@@ -213,9 +213,10 @@ def ring_1001(switch: Switch, client: InboundClient, url: str) -> str:
     return reply.split()[1]
 
 
-def test_a_call_that_ends_while_disconnected_is_idle_after_reconnecting(
-    switch: Switch, phones_url: str
-) -> None:
+@pytest.fixture
+def proxied(switch: Switch, phones_url: str) -> Iterator[tuple[TcpProxy, InboundClient]]:
+    """1001 registered on the switch, and a connected inbound client writing to the database
+    that reaches the switch through a proxy the test can cut."""
     _host, port = switch.serve_inbound(password="ClueCon")
     proxy = TcpProxy(("127.0.0.1", port))
     db = Database(phones_url, pool_size=1)
@@ -224,50 +225,46 @@ def test_a_call_that_ends_while_disconnected_is_idle_after_reconnecting(
     client = db_client(proxy.port, db)
     try:
         assert client.ready.wait(timeout=5)
-        leg = ring_1001(switch, client, phones_url)
-        proxy.cut()
-        wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
-        legs.hangup(switch, switch.channels[leg], "NORMAL_CLEARING")  # nobody hears it
-        assert device(phones_url, "1001")["busy"] is True
-        proxy.restore()
-        wait_for(lambda: not device(phones_url, "1001")["busy"], what="1001 idle again")
-        assert device(phones_url, "1001")["last_call_ended"] is not None
+        yield proxy, client
     finally:
         client.stop()
         proxy.close()
         db.close()
+
+
+def test_a_call_that_ends_while_disconnected_is_idle_after_reconnecting(
+    switch: Switch, phones_url: str, proxied: tuple[TcpProxy, InboundClient]
+) -> None:
+    proxy, client = proxied
+    leg = ring_1001(switch, client, phones_url)
+    proxy.cut()
+    wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
+    legs.hangup(switch, switch.channels[leg], "NORMAL_CLEARING")  # nobody hears it
+    assert device(phones_url, "1001")["busy"] is True
+    proxy.restore()
+    wait_for(lambda: not device(phones_url, "1001")["busy"], what="1001 idle again")
+    assert device(phones_url, "1001")["last_call_ended"] is not None
 
 
 def test_registrations_changed_while_disconnected_are_picked_up(
-    switch: Switch, phones_url: str
+    switch: Switch, phones_url: str, proxied: tuple[TcpProxy, InboundClient]
 ) -> None:
-    _host, port = switch.serve_inbound(password="ClueCon")
-    proxy = TcpProxy(("127.0.0.1", port))
-    db = Database(phones_url, pool_size=1)
-    db.open()
-    switch.set_registered("1001", D, True)
-    client = db_client(proxy.port, db)
-    try:
-        assert client.ready.wait(timeout=5)
-        wait_for(
-            lambda: (device(phones_url, "1001")["registered_contact"] or "").startswith("sofia/"),
-            what="the first resync to read 1001's registration",
-        )
-        assert device(phones_url, "1002")["registered"] is False
-        proxy.cut()
-        wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
-        switch.set_registered("1002", D, True, contact="sip:1002@192.0.2.12:5060")
-        switch.expire_registration("1001", D)
-        proxy.restore()
-        wait_for(lambda: device(phones_url, "1002")["registered"], what="1002 registered")
-        assert device(phones_url, "1002")["registered_contact"] == (
-            "sofia/internal/sip:1002@192.0.2.12:5060"
-        )
-        wait_for(lambda: not device(phones_url, "1001")["registered"], what="1001 gone")
-    finally:
-        client.stop()
-        proxy.close()
-        db.close()
+    proxy, client = proxied
+    wait_for(
+        lambda: (device(phones_url, "1001")["registered_contact"] or "").startswith("sofia/"),
+        what="the first resync to read 1001's registration",
+    )
+    assert device(phones_url, "1002")["registered"] is False
+    proxy.cut()
+    wait_for(lambda: not client.ready.is_set(), what="the loss to be noticed")
+    switch.set_registered("1002", D, True, contact="sip:1002@192.0.2.12:5060")
+    switch.expire_registration("1001", D)
+    proxy.restore()
+    wait_for(lambda: device(phones_url, "1002")["registered"], what="1002 registered")
+    assert device(phones_url, "1002")["registered_contact"] == (
+        "sofia/internal/sip:1002@192.0.2.12:5060"
+    )
+    wait_for(lambda: not device(phones_url, "1001")["registered"], what="1001 gone")
 
 
 def test_a_hangup_lost_in_a_database_outage_is_resynced_when_it_returns(
