@@ -136,25 +136,19 @@ GRANT SELECT ON routing.plan_domain TO huntsman_console;
 -- ---------------------------------------------------------------------------------------------
 -- Triggers (wiring only; routing.plan_mark_stale and routing.plan_compile are routines)
 -- ---------------------------------------------------------------------------------------------
-CREATE FUNCTION routing.tg_plan_stale_new() RETURNS trigger
+-- Statement triggers: the domains of the rows in the statement's transition tables (an INSERT
+-- trigger names only new_rows, a DELETE trigger only old_rows, an UPDATE trigger both).
+CREATE FUNCTION routing.tg_plan_stale_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), TG_ARGV::text[]);
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION routing.tg_plan_stale_old() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
-BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), TG_ARGV::text[]);
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION routing.tg_plan_stale_both() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
-BEGIN
-    PERFORM routing.plan_mark_stale(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o),
-                                    TG_ARGV::text[]);
+    IF TG_OP = 'INSERT' THEN
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), TG_ARGV::text[]);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), TG_ARGV::text[]);
+    ELSE
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o),
+                                        TG_ARGV::text[]);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -185,7 +179,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-REVOKE ALL ON FUNCTION routing.tg_plan_stale_new(), routing.tg_plan_stale_old(), routing.tg_plan_stale_both(),
+REVOKE ALL ON FUNCTION routing.tg_plan_stale_rows(),
                        routing.tg_plan_stale_row(), routing.tg_plan_stale_all(), routing.tg_plan_compile() FROM PUBLIC;
 
 -- Tables whose every change matters: statement triggers with transition tables. The trigger
@@ -203,11 +197,11 @@ BEGIN
         v_parts := CASE WHEN t IN ('cfg.number', 'cfg.implicit_set', 'cfg.implicit_set_device')
                         THEN '''devices'', ''routing''' ELSE '''routing''' END;
         EXECUTE format('CREATE TRIGGER plan_stale_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new(%s)', t, v_parts);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_rows(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_upd AFTER UPDATE ON %s REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_both(%s)', t, v_parts);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_rows(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_del AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old(%s)', t, v_parts);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_rows(%s)', t, v_parts);
         EXECUTE format('CREATE TRIGGER plan_stale_truncate AFTER TRUNCATE ON %s '
                        'FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_all(%s)', t, v_parts);
     END LOOP;
@@ -217,9 +211,9 @@ $$;
 -- Devices: inserts and deletes per statement; updates only when a compiled column changes
 -- (registration and busy updates must not recompile anything).
 CREATE TRIGGER plan_stale_ins AFTER INSERT ON cfg.device REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_new('devices', 'routing');
+    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_rows('devices', 'routing');
 CREATE TRIGGER plan_stale_del AFTER DELETE ON cfg.device REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_old('devices', 'routing');
+    FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_rows('devices', 'routing');
 CREATE TRIGGER plan_stale_truncate AFTER TRUNCATE ON cfg.device
     FOR EACH STATEMENT EXECUTE FUNCTION routing.tg_plan_stale_all('devices', 'routing');
 CREATE TRIGGER plan_stale_upd AFTER UPDATE ON cfg.device FOR EACH ROW
