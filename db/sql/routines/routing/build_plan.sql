@@ -273,13 +273,8 @@ BEGIN
                         'kind', 'no_gateway', 'detail', format('domain %L has no outbound gateway', v_dom.name)));
                 END IF;
             ELSE
-                v_steps := jsonb_build_array(jsonb_build_object(
-                    'type', 'bridge', 'group_id', NULL, 'label', 'outbound ' || v_dest_e164,
-                    'strategy', 'simultaneous', 'timeout', v_dom.ring_timeout, 'variables', '{}'::jsonb,
-                    'legs', jsonb_build_array(jsonb_build_object(
-                        'target', 'sofia/gateway/' || v_dom.gateway || '/' || v_dest_e164,
-                        'delay', 0, 'timeout', v_dom.ring_timeout, 'member_id', NULL, 'device_id', NULL,
-                        'label', v_dest_e164, 'variables', '{}'::jsonb))));
+                v_steps := jsonb_build_array(routing.gateway_step(
+                    'outbound ' || v_dest_e164, v_dom.gateway, v_dest_e164, v_dom.ring_timeout));
             END IF;
         ELSIF v_kind = 'queue' THEN
             -- a call queue: the controller runs its waves (queue.enter / queue.next_wave); the
@@ -367,13 +362,9 @@ BEGIN
                         END IF;
                         EXIT;
                     ELSE
-                        v_steps := v_steps || jsonb_build_array(jsonb_build_object(
-                            'type', 'bridge', 'group_id', NULL, 'label', 'overflow ' || (v_overflow->>'number'),
-                            'strategy', 'simultaneous', 'timeout', v_dom.ring_timeout, 'variables', '{}'::jsonb,
-                            'legs', jsonb_build_array(jsonb_build_object(
-                                'target', 'sofia/gateway/' || v_dom.gateway || '/' || (v_overflow->>'number'),
-                                'delay', 0, 'timeout', v_dom.ring_timeout, 'member_id', NULL, 'device_id', NULL,
-                                'label', v_overflow->>'number', 'variables', '{}'::jsonb))));
+                        v_steps := v_steps || jsonb_build_array(routing.gateway_step(
+                            'overflow ' || (v_overflow->>'number'), v_dom.gateway, v_overflow->>'number',
+                            v_dom.ring_timeout));
                         IF p_explain THEN
                             v_reasons := v_reasons || jsonb_build_array(jsonb_build_object(
                                 'kind', 'overflow', 'from_group_id', v_visited[cardinality(v_visited)],

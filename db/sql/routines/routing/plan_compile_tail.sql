@@ -50,13 +50,9 @@ BEGIN
             ELSIF p_dom.gateway IS NULL THEN
                 RETURN v_tail || routing.plan_static_unit(p_dom.id, '{"type": "hangup", "cause": "NO_ROUTE_DESTINATION"}');
             ELSE
-                RETURN v_tail || routing.plan_static_unit(p_dom.id, jsonb_build_object(
-                    'type', 'bridge', 'group_id', NULL, 'label', 'overflow ' || v_group.overflow_number,
-                    'strategy', 'simultaneous', 'timeout', p_dom.ring_timeout, 'variables', '{}'::jsonb,
-                    'legs', jsonb_build_array(jsonb_build_object(
-                        'target', 'sofia/gateway/' || p_dom.gateway || '/' || v_group.overflow_number,
-                        'delay', 0, 'timeout', p_dom.ring_timeout, 'member_id', NULL, 'device_id', NULL,
-                        'label', v_group.overflow_number, 'variables', '{}'::jsonb))));
+                RETURN v_tail || routing.plan_static_unit(p_dom.id, routing.gateway_step(
+                    'overflow ' || v_group.overflow_number, p_dom.gateway, v_group.overflow_number,
+                    p_dom.ring_timeout));
             END IF;
         ELSE
             RETURN v_tail;  -- no overflow configured

@@ -166,13 +166,7 @@ BEGIN
             v_route := json_build_object('kind', 'outbound', 'number_id', NULL, 'rule_id', NULL,
                                          'group_id', NULL, 'name', r.gateway)::text;
             v_steps := CASE WHEN r.gateway IS NULL THEN '{"type": "hangup", "cause": "NO_ROUTE_DESTINATION"}'
-                            ELSE json_build_object(
-                                'type', 'bridge', 'group_id', NULL, 'label', 'outbound ' || v_e164,
-                                'strategy', 'simultaneous', 'timeout', r.ring_timeout, 'variables', json_build_object(),
-                                'legs', json_build_array(json_build_object(
-                                    'target', 'sofia/gateway/' || r.gateway || '/' || v_e164,
-                                    'delay', 0, 'timeout', r.ring_timeout, 'member_id', NULL, 'device_id', NULL,
-                                    'label', v_e164, 'variables', json_build_object())))::text END;
+                            ELSE routing.gateway_step('outbound ' || v_e164, r.gateway, v_e164, r.ring_timeout)::text END;
         ELSE
             v_route := '{"kind": "none", "name": null, "rule_id": null, "group_id": null, "number_id": null}';
             v_steps := '{"type": "hangup", "cause": "UNALLOCATED_NUMBER"}';
