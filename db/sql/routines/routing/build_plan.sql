@@ -109,10 +109,7 @@ BEGIN
         END IF;
     END IF;
 
-    v_fallback := jsonb_build_object('type', 'transfer',
-                                     'destination', coalesce(v_dom.fallback_destination, 'fallback'),
-                                     'dialplan', 'XML',
-                                     'context', coalesce(v_dom.fallback_context, 'fallback'));
+    v_fallback := routing.fallback_step(v_dom.fallback_destination, v_dom.fallback_context);
     v_caller_id := jsonb_build_object('name', v_caller_name, 'number', v_caller);
     v_route := jsonb_build_object('kind', 'none', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL, 'name', NULL);
     v_direction := 'inbound';

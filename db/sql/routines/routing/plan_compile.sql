@@ -242,10 +242,7 @@ BEGIN
 
         UPDATE routing.plan_domain p
            SET state = 'fresh', parts = '{}', domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
-               fallback = jsonb_build_object('type', 'transfer',
-                                             'destination', coalesce(v_dom.fallback_destination, 'fallback'),
-                                             'dialplan', 'XML',
-                                             'context', coalesce(v_dom.fallback_context, 'fallback'))::text,
+               fallback = routing.fallback_step(v_dom.fallback_destination, v_dom.fallback_context)::text,
                compiler = v_version, version = p.version + 1, compiled_at = clock_timestamp(), error = NULL
          WHERE p.domain_id = p_domain_id;
     EXCEPTION WHEN OTHERS THEN

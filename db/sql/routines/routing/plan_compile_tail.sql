@@ -60,9 +60,8 @@ BEGIN
 
         v_hops := v_hops + 1;
         IF v_hops > c_max_hops OR (v_kind = 'group' AND v_id = ANY (v_visited)) THEN
-            RETURN v_tail || routing.plan_static_unit(p_dom.id, jsonb_build_object(
-                'type', 'transfer', 'destination', coalesce(p_dom.fallback_destination, 'fallback'),
-                'dialplan', 'XML', 'context', coalesce(p_dom.fallback_context, 'fallback')));
+            RETURN v_tail || routing.plan_static_unit(
+                p_dom.id, routing.fallback_step(p_dom.fallback_destination, p_dom.fallback_context));
         END IF;
         v_key := CASE WHEN v_kind = 'group' THEN 'g:' || v_id ELSE 'n:' || v_num.id END;
         SELECT u.id INTO v_unit FROM routing.plan_unit u WHERE u.domain_id = p_dom.id AND u.key = v_key;
