@@ -1,4 +1,4 @@
--- routing.member_rows(p_domain_id bigint, p_kinds text[], p_ids bigint[]) -> SETOF rows
+-- routing.member_rows(p_domain_id bigint, p_kinds text[], p_ids bigint[], p_gateway text) -> SETOF rows
 --
 -- Contract: the member expansion shared by routing.plan_target_step (the reference planner) and
 -- routing.plan_compile_units (the compiled plans), so both ring the same members. For each
@@ -11,11 +11,14 @@
 -- returned as a row of kind 'group' (plan_target_step's nested_cycle). A non-group target is a
 -- single pseudo-member (id, top_id NULL, sort_key {}). Members without a device (a device,
 -- user or set that has none) come with dev_id NULL; external numbers too. The device columns
--- are read live (dnd, registered, busy, busy_changed_at, last_call_ended). Order by
+-- are read live (dnd, registered, busy, busy_changed_at, last_call_ended). number: the E.164
+-- number a member rings (an external number, or a device whose endpoint is a number); target:
+-- the dial target (the device endpoint, or sofia/gateway/<p_gateway>/<number>; NULL when a
+-- number has no gateway to ring through: plan_target_step's no_gateway). Order by
 -- (sort_key, dev_id) for the configuration order. STABLE, never reads the clock.
 -- Its result columns cannot change in place (CREATE OR REPLACE refuses a new result type): a
 -- change needs a migration that drops the function first.
-CREATE OR REPLACE FUNCTION routing.member_rows(p_domain_id bigint, p_kinds text[], p_ids bigint[])
+CREATE OR REPLACE FUNCTION routing.member_rows(p_domain_id bigint, p_kinds text[], p_ids bigint[], p_gateway text)
 RETURNS TABLE (
     target_no       bigint,
     id              bigint,
@@ -40,7 +43,9 @@ RETURNS TABLE (
     registered      boolean,
     busy            boolean,
     busy_changed_at timestamptz,
-    last_call_ended timestamptz
+    last_call_ended timestamptz,
+    number          text,
+    target          text
 )
 LANGUAGE plpgsql STABLE
 SET search_path = routing, pg_temp
@@ -84,7 +89,9 @@ BEGIN
     SELECT m.target_no, m.id, m.group_id, m.kind, m.external_number, m.member_group_id, m.top_id, m.top_position,
            m.top_weight, m.sort_key, m.path, m.eff_delay, m.eff_timeout, m.enabled_ok, m.scheds,
            d.id, d.name, d.endpoint, d.alert_mode, d.dnd, d.registered, d.busy, d.busy_changed_at,
-           d.last_call_ended
+           d.last_call_ended, n.number,
+           CASE WHEN n.number IS NULL THEN d.endpoint
+                WHEN p_gateway IS NOT NULL THEN 'sofia/gateway/' || p_gateway || '/' || n.number END
       FROM m
       LEFT JOIN LATERAL (
             SELECT dd.* FROM cfg.device dd
@@ -96,10 +103,12 @@ BEGIN
             SELECT dd.* FROM cfg.implicit_set_device s JOIN cfg.device dd ON dd.id = s.device_id
              WHERE m.kind = 'implicit_set' AND s.set_id = m.set_id
       ) d ON m.kind IN ('device', 'user', 'implicit_set')
+      CROSS JOIN LATERAL (SELECT CASE WHEN m.kind = 'external' THEN m.external_number
+                                      WHEN d.endpoint LIKE '+%' THEN d.endpoint END AS number) n
      WHERE m.kind <> 'group' OR m.member_group_id = ANY (m.path) OR cardinality(m.path) >= 10;
 END
 $$;
 
-REVOKE ALL ON FUNCTION routing.member_rows(bigint, text[], bigint[]) FROM PUBLIC;
-COMMENT ON FUNCTION routing.member_rows(bigint, text[], bigint[]) IS
+REVOKE ALL ON FUNCTION routing.member_rows(bigint, text[], bigint[], text) FROM PUBLIC;
+COMMENT ON FUNCTION routing.member_rows(bigint, text[], bigint[], text) IS
     'The members of a group (recursively), implicit set, user or device target with their devices: shared by plan_target_step and plan_compile_units.';

@@ -27,12 +27,10 @@ BEGIN
          WHERE u.domain_id = p_domain_id AND u.static_step IS NULL
            AND NOT EXISTS (SELECT 1 FROM routing.plan_leg l WHERE l.unit_id = u.id)
     ), cand AS (
-        SELECT s.unit_id, s.unit_part, s.ring_timeout, m.*,
-               CASE WHEN m.kind = 'external' THEN m.external_number
-                    WHEN m.endpoint LIKE '+%' THEN m.endpoint END AS number
+        SELECT s.unit_id, s.unit_part, s.ring_timeout, m.*
           FROM routing.member_rows(p_domain_id,
                                    ARRAY(SELECT s.target_kind FROM src s ORDER BY s.n),
-                                   ARRAY(SELECT s.target_id FROM src s ORDER BY s.n)) m
+                                   ARRAY(SELECT s.target_id FROM src s ORDER BY s.n), p_gateway) m
           JOIN src s ON s.n = m.target_no
          WHERE m.kind <> 'group'
            AND (s.member_filter IS NULL OR coalesce(m.top_id = ANY (s.member_filter), false))
@@ -42,9 +40,6 @@ BEGIN
     ), legs AS (
         SELECT r.*,
                row_number() OVER (PARTITION BY r.unit_id ORDER BY r.sort_key, r.dev_id) AS seq,
-               CASE WHEN r.number IS NULL THEN r.endpoint
-                    WHEN p_gateway IS NULL THEN NULL
-                    ELSE 'sofia/gateway/' || p_gateway || '/' || r.number END AS target,
                least(r.eff_delay, 300) AS delay,
                coalesce(r.eff_timeout, r.ring_timeout) AS timeout
           FROM cand r
@@ -54,11 +49,7 @@ BEGIN
            CASE WHEN cardinality(l.schedule_ids) > 0 THEN l.schedule_ids END,
            l.target IS NOT NULL,
            l.delay + l.timeout,
-           jsonb_build_object(
-               'target', l.target, 'delay', l.delay, 'timeout', l.timeout,
-               'member_id', l.id, 'device_id', l.dev_id, 'label', coalesce(l.dev_name, l.number),
-               'variables', CASE WHEN l.alert_mode = 'visual' THEN '{"huntsman_alert_mode": "visual"}'::jsonb
-                                 ELSE '{}'::jsonb END)::text
+           routing.leg_json(l.target, l.delay, l.timeout, l.id, l.dev_id, coalesce(l.dev_name, l.number), l.alert_mode)::text
       FROM legs l;
 
     UPDATE routing.plan_unit u SET exact = x.legs <= 128, repeats = x.repeats

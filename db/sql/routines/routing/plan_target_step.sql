@@ -93,7 +93,7 @@ BEGIN
         SELECT m.*,
                NOT EXISTS (SELECT 1 FROM unnest(m.schedule_ids) AS sid
                             WHERE NOT routing.in_schedule(sid, p_now)) AS schedule_ok
-          FROM routing.member_rows(p_domain_id, ARRAY[p_kind], ARRAY[p_id]) m
+          FROM routing.member_rows(p_domain_id, ARRAY[p_kind], ARRAY[p_id], p_gateway) m
          ORDER BY
                CASE WHEN v_strategy = 'round_robin'
                     THEN ROW(m.top_position, m.top_id) <= ROW(v_rr_position, v_rr_member_id) END,
@@ -128,14 +128,10 @@ BEGIN
         ELSIF r.dev_id = ANY (v_seen) THEN
             v_reason := 'duplicate';
         ELSE
-            v_number := CASE WHEN r.kind = 'external' THEN r.external_number
-                             WHEN r.endpoint LIKE '+%' THEN r.endpoint END;
-            IF v_number IS NULL THEN
-                v_target := r.endpoint;
-            ELSIF p_gateway IS NULL THEN
+            v_number := r.number;
+            v_target := r.target;
+            IF v_target IS NULL THEN
                 v_reason := 'no_gateway';
-            ELSE
-                v_target := 'sofia/gateway/' || p_gateway || '/' || v_number;
             END IF;
             IF v_target IS NOT NULL AND v_leg_count >= 128 THEN
                 v_reason := 'leg_limit';
@@ -152,11 +148,8 @@ BEGIN
             v_delay := least(r.eff_delay, 300);
             v_timeout := coalesce(r.eff_timeout, v_ring_timeout);
             v_total_timeout := v_total_timeout + v_delay + v_timeout;
-            v_legs := v_legs || jsonb_build_array(jsonb_build_object(
-                'target', v_target, 'delay', v_delay, 'timeout', v_timeout,
-                'member_id', r.id, 'device_id', r.dev_id, 'label', coalesce(r.dev_name, v_number),
-                'variables', CASE WHEN r.alert_mode = 'visual' THEN '{"huntsman_alert_mode": "visual"}'::jsonb
-                                  ELSE '{}'::jsonb END));
+            v_legs := v_legs || jsonb_build_array(
+                routing.leg_json(v_target, v_delay, v_timeout, r.id, r.dev_id, coalesce(r.dev_name, v_number), r.alert_mode));
             IF p_explain THEN
                 v_reasons := v_reasons || jsonb_build_array(jsonb_build_object(
                     'kind', 'member_included', 'group_id', r.group_id, 'member_id', r.id,
