@@ -5,7 +5,15 @@ Reports, in one run:
   inside one PL/pgSQL loop (no client round trip), and how many sampled calls the compiled plans
   (migration 0006) answer (the rest fall back to routing.build_plan);
 - from Python (psycopg, prepared statements, one connection): p50/p99 of a plan_call round trip
-  and of a `SELECT 1` round trip measured in the same run (the floor).
+  and of a `SELECT 1` round trip measured in the same run (the floor);
+- two reference functions timed the same way in the same loop, to show what any planner in a
+  PL/pgSQL function costs before it plans anything (created in the scratch database only):
+  `bench_floor.lookup`, a SECURITY DEFINER function (pinned search_path, like plan_call) that
+  returns the call's plan precomputed by plan_call, found by one primary-key lookup (a perfect
+  cache: no configuration or device state read at all); and `bench_floor.resolve`, which first
+  resolves the domain and the number's first matching alternative exactly as
+  routing.plan_compiled does (two index lookups, caller and schedule conditions) and then returns
+  the same precomputed plan (a planner that stops after finding the route).
 
     .venv/bin/python bench/bench_plan_call.py [--calls 20000] [--domains 1000]
 
@@ -135,6 +143,58 @@ FROM generate_series(1, {calls}) v_i,
 """
 
 
+FLOORS = """
+CREATE SCHEMA bench_floor;
+CREATE TABLE bench_floor.memo (
+    domain text, destination text, caller_number text, plan jsonb NOT NULL,
+    PRIMARY KEY (domain, destination, caller_number)
+);
+CREATE FUNCTION bench_floor.lookup(p_call jsonb, p_now timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = routing, pg_temp
+AS $$
+DECLARE
+    v_plan jsonb;
+BEGIN
+    SELECT m.plan INTO v_plan FROM bench_floor.memo m
+     WHERE m.domain = lower(p_call->>'domain') AND m.destination = p_call->>'destination'
+       AND m.caller_number = p_call->>'caller_number';
+    RETURN v_plan;
+END
+$$;
+CREATE FUNCTION bench_floor.resolve(p_call jsonb, p_now timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = routing, pg_temp
+AS $$
+DECLARE
+    v_domain text := lower(p_call->>'domain');
+    v_dest text := p_call->>'destination';
+    v_caller text := p_call->>'caller_number';
+    v_plan jsonb;
+    r record;
+BEGIN
+    SELECT pd.domain_id, a.chain INTO r
+      FROM routing.plan_domain pd
+      LEFT JOIN LATERAL (
+            SELECT x.chain FROM routing.plan_alt x
+             WHERE x.domain_id = pd.domain_id AND x.dest = v_dest
+               AND CASE x.caller_match
+                       WHEN 'any' THEN true
+                       WHEN 'exact' THEN v_caller = x.caller_value
+                       WHEN 'prefix' THEN starts_with(v_caller, x.caller_value)
+                       WHEN 'pattern' THEN v_caller ~ x.caller_value
+                   END
+               AND (x.schedule_id IS NULL OR routing.in_schedule(x.schedule_id, p_now) = x.schedule_in)
+             ORDER BY x.alt_no
+             LIMIT 1) a ON true
+     WHERE pd.domain_name = v_domain AND pd.state = 'fresh';
+    SELECT m.plan INTO v_plan FROM bench_floor.memo m
+     WHERE m.domain = v_domain AND m.destination = v_dest AND m.caller_number = v_caller
+       AND r.chain IS NOT NULL;
+    RETURN v_plan;
+END
+$$;
+"""
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -206,28 +266,45 @@ def main() -> None:
                         }
                     )
                 )
-            floor: list[float] = []
-            plan: list[float] = []
+            conn.execute(FLOORS)
+            for call in dict.fromkeys(
+                json.dumps({k: v for k, v in json.loads(c).items() if k != "uuid"}) for c in calls
+            ):
+                conn.execute(
+                    """INSERT INTO bench_floor.memo
+                       SELECT %(c)s::jsonb->>'domain', %(c)s::jsonb->>'destination',
+                              %(c)s::jsonb->>'caller_number',
+                              routing.plan_call(%(c)s::jsonb || '{"uuid": "00000000-0000-0000-0000-000000000000"}',
+                                                %(t)s::timestamptz)""",
+                    {"c": call, "t": "2026-12-01 10:00+01"},
+                )
+            conn.commit()
+            timed = {
+                "SELECT 1": "SELECT 1",
+                "plan_call": "SELECT routing.plan_call(%s::jsonb, %s::timestamptz)",
+                "bench_floor.lookup": "SELECT bench_floor.lookup(%s::jsonb, %s::timestamptz)",
+                "bench_floor.resolve": "SELECT bench_floor.resolve(%s::jsonb, %s::timestamptz)",
+            }
+            times: dict[str, list[float]] = {name: [] for name in timed}
             for _round in range(2):  # the first round warms caches and prepares
-                floor.clear()
-                plan.clear()
+                for series in times.values():
+                    series.clear()
                 for call in calls:
-                    t = time.perf_counter()
-                    conn.execute("SELECT 1", prepare=True).fetchone()
-                    floor.append((time.perf_counter() - t) * 1000)
-                    t = time.perf_counter()
-                    conn.execute(
-                        "SELECT routing.plan_call(%s::jsonb, %s::timestamptz)",
-                        (call, "2026-12-01 10:00+01"),
-                        prepare=True,
-                    ).fetchone()
-                    plan.append((time.perf_counter() - t) * 1000)
-        f50, f99 = percentile(floor, 0.5), percentile(floor, 0.99)
-        r50, r99 = percentile(plan, 0.5), percentile(plan, 0.99)
+                    for name, sql in timed.items():
+                        params = None if name == "SELECT 1" else (call, "2026-12-01 10:00+01")
+                        t = time.perf_counter()
+                        row = conn.execute(sql, params, prepare=True).fetchone()
+                        times[name].append((time.perf_counter() - t) * 1000)
+                        if row is None or row[0] is None:
+                            raise SystemExit(f"{name} returned nothing for {call}")
+        f50, f99 = percentile(times["SELECT 1"], 0.5), percentile(times["SELECT 1"], 0.99)
         print(f"from Python: SELECT 1 round trip p50 {f50:.3f} ms, p99 {f99:.3f} ms")
-        print(f"from Python: plan_call round trip p50 {r50:.3f} ms, p99 {r99:.3f} ms "
-              f"(mean {statistics.fmean(plan):.3f} ms)")  # fmt: skip
-        print(f"ratio plan_call / SELECT 1: p50 {r50 / f50:.2f}x, p99 {r99 / f99:.2f}x")
+        for name in ("plan_call", "bench_floor.lookup", "bench_floor.resolve"):
+            series = times[name]
+            r50, r99 = percentile(series, 0.5), percentile(series, 0.99)
+            print(f"from Python: {name} round trip p50 {r50:.3f} ms, p99 {r99:.3f} ms "
+                  f"(mean {statistics.fmean(series):.3f} ms); / SELECT 1: "
+                  f"p50 {r50 / f50:.2f}x, p99 {r99 / f99:.2f}x")  # fmt: skip
         print(f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.python_version()}, "
               f"server {'DATABASE_URL' if server is None else 'embedded PostgreSQL'}")  # fmt: skip
     finally:
