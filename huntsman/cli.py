@@ -94,18 +94,7 @@ def _db_reset(args: argparse.Namespace) -> int:
                 r[0]
                 for r in conn.execute(
                     "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
-                    (
-                        [
-                            "cfg",
-                            "routing",
-                            "cdr",
-                            "queue",
-                            "billing",
-                            "notify",
-                            "console",
-                            "huntsman_meta",
-                        ],
-                    ),
+                    ([*migrations.PROJECT_SCHEMAS, "huntsman_meta"],),
                 )
             ]
             for schema in schemas:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "db" / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -24,6 +25,72 @@ ROUTINES_DIR = SQL_DIR / "routines"
 
 # Any constant works; it only has to be the same for every Huntsman process.
 ADVISORY_LOCK_KEY = 0x48554E54  # "HUNT"
+
+# The schemas Huntsman's migrations create; everything in them is handed to OWNER_ROLE.
+PROJECT_SCHEMAS = ("cfg", "routing", "cdr", "queue", "billing", "console")
+OWNER_ROLE = "huntsman_owner"
+
+# Hand every table, view, sequence, type and function of PROJECT_SCHEMAS to the owner role
+# (migration 0007), so that SECURITY DEFINER functions and views run with its rights rather than
+# the migrating role's. Idempotent; only touches what the owner role does not own yet (new
+# routines, objects of new migrations). Sequences owned by a table column follow their table.
+# Does nothing before 0007 has created the role.
+_ADOPT = """
+DO $adopt$
+DECLARE
+    v_owner  regrole;
+    v_schemas text[] := %(schemas)s;
+    r        record;
+BEGIN
+    IF to_regrole(%(owner)s) IS NULL THEN
+        RETURN;
+    END IF;
+    v_owner := to_regrole(%(owner)s);
+    IF NOT pg_has_role(current_user, v_owner, 'MEMBER') THEN
+        BEGIN
+            EXECUTE format('GRANT %%I TO %%I', v_owner, current_user);
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION 'the migrating role %% cannot act as %%', current_user, v_owner
+                USING HINT = format('As a superuser: GRANT %%I TO %%I; or migrate as a role '
+                                    'that has CREATEROLE.', v_owner, current_user);
+        END;
+    END IF;
+    FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (v_schemas) LOOP
+        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %%I TO %%I', r.nspname, v_owner);
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS obj,
+                    CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                   WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+                                   ELSE 'TABLE' END AS kind
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY (v_schemas) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                AND c.relowner <> v_owner
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                   AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+              ORDER BY c.oid LOOP
+        EXECUTE format('ALTER %%s %%s OWNER TO %%I', r.kind, r.obj, v_owner);
+    END LOOP;
+    FOR r IN SELECT t.oid::regtype AS typ
+               FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE n.nspname = ANY (v_schemas) AND t.typtype IN ('e', 'd', 'c', 'r', 'm')
+                AND t.typowner <> v_owner
+                AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                                   AND d.deptype = 'i')
+              ORDER BY t.oid LOOP
+        EXECUTE format('ALTER TYPE %%s OWNER TO %%I', r.typ, v_owner);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS fn
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = ANY (v_schemas) AND p.proowner <> v_owner
+              ORDER BY p.oid LOOP
+        EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.fn, v_owner);
+    END LOOP;
+END
+$adopt$
+"""
 
 _META_DDL = """
 CREATE SCHEMA IF NOT EXISTS huntsman_meta;
@@ -179,9 +246,21 @@ def migrate(conninfo: str, *, target: str | None = None, routines: bool = True) 
                 applied_now.append(m.name)
             if routines:
                 apply_routines(conn)
+            else:
+                with conn.transaction():
+                    adopt(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     return applied_now
+
+
+def adopt(conn: psycopg.Connection) -> None:
+    """Hand every object of PROJECT_SCHEMAS to OWNER_ROLE (see _ADOPT); no-op before 0007."""
+    values = {
+        "schemas": psycopg.sql.Literal(list(PROJECT_SCHEMAS)).as_string(conn),
+        "owner": psycopg.sql.Literal(OWNER_ROLE).as_string(conn),
+    }
+    conn.execute((_ADOPT % values).encode())
 
 
 def _routines_digest(routines: Iterable[tuple[Path, bytes]]) -> str:
@@ -210,6 +289,7 @@ def apply_routines(conn: psycopg.Connection) -> None:
             except psycopg.Error as exc:
                 rel = path.relative_to(SQL_DIR)
                 raise MigrationError(f"routine {rel} failed: {exc}") from exc
+        adopt(conn)
         row = conn.execute(
             "SELECT to_regprocedure('routing.plan_refresh(text)') IS NOT NULL"
         ).fetchone()

@@ -104,7 +104,7 @@ _QUERIES: list[tuple[str, str]] = [
             CROSS JOIN LATERAL (
                 SELECT r.rolname AS grantee, a.privilege_type
                 FROM aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
-                WHERE r.rolname LIKE 'huntsman%%'
+                WHERE r.rolname LIKE 'huntsman%%' AND a.grantee <> c.relowner
             ) g
             WHERE {_SCHEMA_FILTER}
             ORDER BY 1""",
@@ -118,6 +118,24 @@ _QUERIES: list[tuple[str, str]] = [
             CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
             LEFT JOIN pg_roles r ON r.oid = a.grantee
             WHERE {_SCHEMA_FILTER} AND (a.grantee = 0 OR r.rolname LIKE 'huntsman%%')
+              AND a.grantee <> p.proowner
+            ORDER BY 1""",
+    ),
+    (
+        # who owns what (the owner's own privileges are implicit, so the grant sections skip them;
+        # they differ between server versions, e.g. MAINTAIN since PostgreSQL 17)
+        "owner",
+        f"""SELECT DISTINCT n.nspname || ' ' || o.kind || ' ' || o.owner::regrole::text
+            FROM (SELECT c.relnamespace AS nsp, 'relation' AS kind, c.relowner AS owner
+                    FROM pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                  UNION ALL
+                  SELECT p.pronamespace, 'function', p.proowner FROM pg_proc p
+                  UNION ALL
+                  SELECT t.typnamespace, 'type', t.typowner FROM pg_type t
+                   WHERE t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND t.typrelid IN (
+                         SELECT c.oid FROM pg_class c WHERE c.relkind = 'c'))) o
+            JOIN pg_namespace n ON n.oid = o.nsp
+            WHERE {_SCHEMA_FILTER} AND n.nspname NOT IN ('public', 'huntsman_meta')
             ORDER BY 1""",
     ),
 ]
