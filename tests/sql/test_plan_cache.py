@@ -25,6 +25,7 @@ from tests.sql.factories import (
     _scalar,
     add_member,
     compiled_plan,
+    domain_name,
     explain_call,
     make_call,
     make_contact_list,
@@ -600,12 +601,19 @@ def test_an_edit_recompiles_only_the_parts_it_touches(db, office):
         _answered_by_compiled_form(
             db, make_call(destination, caller_number="+4930555000", from_user="1002")
         )
+    # a device edit redoes that device alone (0008): its extension unit, not the others'
+    devices_before = _unit_ids(db, office["domain_id"], "devices")
+    routing_before = _unit_ids(db, office["domain_id"], "routing")
     db.execute("UPDATE cfg.device SET name = 'Front desk' WHERE id = %s", (office["devices"][0],))
-    assert set(
-        _scalar(
-            db, "SELECT parts FROM routing.plan_domain WHERE domain_id = %s", (office["domain_id"],)
-        )
-    ) == {"devices", "routing"}
+    row = db.execute(
+        "SELECT parts, devices FROM routing.plan_domain WHERE domain_id = %s",
+        (office["domain_id"],),
+    ).fetchone()
+    assert (row["parts"], row["devices"]) == ([], [office["devices"][0]])
+    _scalar(db, "SELECT routing.plan_compile(%s, true)", (office["domain_id"],))
+    devices_after = _unit_ids(db, office["domain_id"], "devices")
+    assert len(set(devices_before) - set(devices_after)) == 1  # only its own unit was redone
+    assert _unit_ids(db, office["domain_id"], "routing") == routing_before  # units kept
     plan = _answered_by_compiled_form(db, make_call("1001", caller_number="+4930555000"))
     assert plan["route"]["name"] == "Front desk"
 
@@ -642,3 +650,136 @@ def test_truncating_a_table_marks_every_domain_stale(db, office):
     db.execute("TRUNCATE cfg.routing_rule_member, cfg.hunt_group_member CASCADE")
     assert _state(db, office["domain_id"])[0] == "stale"
     assert _answered_by_compiled_form(db, call)["steps"][0]["type"] != "bridge"
+
+
+# --- 0008: device edits redo only what the device is part of ---------------------------------
+
+_COMPILED_SNAPSHOT = """
+WITH k AS (SELECT u.id, u.key FROM routing.plan_unit u WHERE u.domain_id = %(d)s)
+SELECT 'unit' AS kind,
+       jsonb_build_array(u.key, u.part, u.target_kind, u.target_id, u.device_filter, u.member_filter,
+                         u.group_id, u.strategy, u.dial, u.ring_timeout, u.skip_busy, u.skip_dnd,
+                         u.skip_unreg, u.head, u.static_step, u.exact, u.repeats,
+                         ARRAY(SELECT k.key FROM unnest(u.tail) WITH ORDINALITY t (id, n)
+                                 JOIN k ON k.id = t.id ORDER BY t.n))::text AS row
+  FROM routing.plan_unit u WHERE u.domain_id = %(d)s
+UNION ALL
+SELECT 'leg', jsonb_build_array(k.key, l.part, l.seq, l.top_id, l.top_position, l.top_weight, l.device_id,
+                                l.user_endpoint, l.schedule_ids, l.has_target, l.dt, l.leg)::text
+  FROM routing.plan_leg l JOIN k ON k.id = l.unit_id WHERE l.domain_id = %(d)s
+UNION ALL
+SELECT 'alt', jsonb_build_array(a.dest, a.alt_no, a.part, a.rule_id, a.caller_match, a.caller_value,
+                                a.contact_list_id, a.schedule_id, a.schedule_in, a.route, a.number_id,
+                                ARRAY(SELECT k.key FROM unnest(a.chain) WITH ORDINALITY t (id, n)
+                                        JOIN k ON k.id = t.id ORDER BY t.n), a.exact)::text
+  FROM routing.plan_alt a WHERE a.domain_id = %(d)s
+UNION ALL
+SELECT 'caller', jsonb_build_array(c.from_user, c.device_id, c.presented_id, c.presented)::text
+  FROM routing.plan_caller c WHERE c.domain_id = %(d)s
+ORDER BY 1, 2
+"""
+
+
+def _compiled_rows(db, domain_id: int) -> list[tuple[str, str]]:
+    return [(r["kind"], r["row"]) for r in db.execute(_COMPILED_SNAPSHOT, {"d": domain_id})]
+
+
+def _random_device_edit(db, rnd: random.Random, domain_id: int) -> str:
+    devices = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.device WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    users = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.app_user WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    numbers = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.number WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    name = domain_name(db, domain_id)
+    device = rnd.choice(devices)
+    other_ext = str(1000 + rnd.randint(0, 14))
+    edits = [
+        ("rename", "UPDATE cfg.device SET name = %s WHERE id = %s", (f"Renamed {rnd.randint(0, 99)}", device)),
+        ("extension", "UPDATE cfg.device SET extension = %s WHERE id = %s",
+         (rnd.choice([other_ext, "1099", None, "200"]), device)),
+        ("sip user", "UPDATE cfg.device SET endpoint = %s WHERE id = %s",
+         (f"user/{rnd.choice([other_ext, '1099'])}@{name}", device)),
+        ("external", "UPDATE cfg.device SET endpoint = '+4930123999' WHERE id = %s", (device,)),
+        ("user", "UPDATE cfg.device SET user_id = %s WHERE id = %s", (rnd.choice(users + [None]), device)),
+        ("alert", "UPDATE cfg.device SET alert_mode = CASE WHEN alert_mode = 'audible' THEN "
+                  "'visual'::cfg.alert_mode ELSE 'audible' END WHERE id = %s", (device,)),
+        ("number", "UPDATE cfg.device SET number_id = %s, presented_number_id = %s WHERE id = %s",
+         (rnd.choice(numbers + [None]), rnd.choice(numbers + [None]), device)),
+        ("insert", "INSERT INTO cfg.device (domain_id, name, extension, endpoint, user_id) "
+                   "VALUES (%s, 'New', %s, %s, %s)",
+         (domain_id, rnd.choice([other_ext, "1098", None]), f"user/{rnd.choice([other_ext, '1098'])}@{name}",
+          rnd.choice(users + [None]))),
+        ("delete", "DELETE FROM cfg.device WHERE id = %s", (device,)),
+        ("live state", "UPDATE cfg.device SET busy = NOT busy, registered = NOT registered WHERE id = %s",
+         (device,)),
+    ]  # fmt: skip
+    label, sql, params = rnd.choice(edits)
+    try:
+        with db.transaction():  # a savepoint: an edit the validation refuses changes nothing
+            db.execute(sql, params)
+    except psycopg.errors.DatabaseError:
+        return f"{label} (refused)"
+    return label
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_device_edits_redo_exactly_what_a_whole_compile_makes(db, seed):
+    rnd = random.Random(1000 + seed)
+    domain_id, destinations = _random_domain(db, rnd, seed)
+    _refresh(db)
+    one_by_one = 0
+    for step in range(12):
+        edits = [_random_device_edit(db, rnd, domain_id) for _ in range(rnd.choice([1, 1, 2]))]
+        row = db.execute(
+            "SELECT state, parts, devices FROM routing.plan_domain WHERE domain_id = %s",
+            (domain_id,),
+        ).fetchone()
+        if row["state"] == "stale" and row["parts"] == []:
+            one_by_one += 1
+        assert _scalar(db, "SELECT routing.plan_compile(%s, true)", (domain_id,)) == "fresh"
+        partial = _compiled_rows(db, domain_id)
+        assert _scalar(db, "SELECT routing.plan_compile(%s, false)", (domain_id,)) == "fresh"
+        whole = _compiled_rows(db, domain_id)
+        assert partial == whole, (seed, step, edits)
+        for destination in destinations[:8] + ["1000", "1005", "1098", "1099"]:
+            call = make_call(
+                destination,
+                domain=f"d{seed}.example.com",
+                caller_number=rnd.choice(CALLERS[:3]),
+                from_user=rnd.choice([None, "1002", "1099", "1098"]),
+            )
+            compiled = compiled_plan(db, call, DEFAULT_NOW)
+            if compiled is not None:
+                assert compiled == reference_plan(db, call, DEFAULT_NOW), (seed, step, edits, call)
+    assert one_by_one >= 6
+
+
+def test_many_device_edits_in_one_transaction_compile_the_domain_whole(db, office):
+    _refresh(db)
+    db.execute(
+        "INSERT INTO cfg.device (domain_id, name, extension, endpoint) "
+        "SELECT %s, 'Bulk ' || i, (5000 + i)::text, 'user/' || (5000 + i) || '@example.com' "
+        "FROM generate_series(1, 300) i",
+        (office["domain_id"],),
+    )
+    row = db.execute(
+        "SELECT parts, devices FROM routing.plan_domain WHERE domain_id = %s",
+        (office["domain_id"],),
+    ).fetchone()
+    assert (sorted(row["parts"]), row["devices"]) == (["devices", "routing"], None)
+    plan = _answered_by_compiled_form(db, make_call("5150", caller_number="+4930555000"))
+    assert plan["route"] == {
+        "kind": "extension", "name": "Bulk 150", "rule_id": None, "group_id": None, "number_id": None,
+    }  # fmt: skip
+
+
+def test_registration_and_busy_updates_mark_nothing(db, office):
+    _refresh(db)
+    version = _state(db, office["domain_id"])
+    db.execute(
+        "UPDATE cfg.device SET registered = NOT registered, busy = NOT busy, last_call_ended = now() "
+        "WHERE domain_id = %s",
+        (office["domain_id"],),
+    )
+    assert _state(db, office["domain_id"]) == version

@@ -17,6 +17,12 @@
 -- The units are the bridge steps (groups, and the device/user/implicit-set targets of numbers
 -- and device extensions) and the fixed steps; the devices are compiled by SIP user for the
 -- caller side (direction, billing device, presented number).
+-- Parts (routing.plan_domain.parts): 'routing' (numbers, groups, rules, queues, extensions of
+-- groups and queues) and 'devices' (device extensions, SIP users) are rebuilt whole when marked.
+-- Devices marked one by one (routing.plan_domain.devices, 0008) are redone alone, for each part
+-- not rebuilt whole: their extension unit and the extension alternatives they held or now take,
+-- the SIP users they had or now have, and the legs of every unit that reached them or now
+-- reaches them (kept unit ids, so chains and overflow tails stay valid).
 CREATE OR REPLACE FUNCTION routing.plan_compile(p_domain_id bigint, p_only_stale boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -35,8 +41,12 @@ DECLARE
     v_prev    text;
     v_routing boolean;
     v_devices boolean;
+    v_devs    bigint[];  -- devices to redo one by one (for the parts not rebuilt whole)
+    v_dests   text[];    -- device extensions they held or take
+    v_users   text[];    -- SIP users they had or have
+    v_units   bigint[];  -- routing units whose legs are redone
 BEGIN
-    SELECT p.state, p.parts, p.compiler INTO v_state, v_parts, v_prev
+    SELECT p.state, p.parts, p.compiler, p.devices INTO v_state, v_parts, v_prev, v_devs
       FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
     IF p_only_stale AND v_state IS DISTINCT FROM 'stale' THEN
         RETURN v_state;
@@ -57,8 +67,58 @@ BEGIN
     END IF;
     v_routing := 'routing' = ANY (v_parts);
     v_devices := 'devices' = ANY (v_parts);
+    IF v_routing AND v_devices THEN
+        v_devs := NULL;
+    END IF;
 
     BEGIN
+        IF v_devs IS NOT NULL AND NOT v_devices THEN
+            -- what the devices held before, then what they take now
+            v_dests := ARRAY(SELECT a.dest FROM routing.plan_alt a JOIN routing.plan_unit u ON u.id = a.chain[1]
+                              WHERE a.domain_id = p_domain_id AND a.part = 'devices' AND u.target_id = ANY (v_devs))
+                       || ARRAY(SELECT d.extension FROM cfg.device d
+                                 WHERE d.id = ANY (v_devs) AND d.domain_id = p_domain_id AND d.extension IS NOT NULL);
+            v_users := ARRAY(SELECT c.from_user FROM routing.plan_caller c
+                              WHERE c.domain_id = p_domain_id AND c.device_id = ANY (v_devs))
+                       || ARRAY(SELECT substr(d.endpoint, 6, length(d.endpoint) - 6 - length(v_dom.name)) FROM cfg.device d
+                                 WHERE d.id = ANY (v_devs) AND d.domain_id = p_domain_id AND starts_with(d.endpoint, 'user/'));
+            DELETE FROM routing.plan_leg l USING routing.plan_unit u
+             WHERE l.unit_id = u.id AND u.domain_id = p_domain_id AND u.part = 'devices' AND u.target_id = ANY (v_devs);
+            DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.part = 'devices' AND u.target_id = ANY (v_devs);
+            DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = 'devices' AND a.dest = ANY (v_dests);
+        END IF;
+        IF v_devs IS NOT NULL AND NOT v_routing THEN
+            -- the units that reach the devices now (through a member, directly or in nested
+            -- groups, or as a number's target) or reached them before (their legs)
+            v_units := ARRAY(
+                WITH RECURSIVE dev AS (
+                    SELECT d.id, d.user_id FROM cfg.device d WHERE d.domain_id = p_domain_id AND d.id = ANY (v_devs)
+                ), dev_set AS (
+                    SELECT sd.set_id FROM cfg.implicit_set_device sd
+                     WHERE sd.domain_id = p_domain_id AND sd.device_id = ANY (v_devs)
+                ), grp AS (
+                    SELECT m.group_id FROM cfg.hunt_group_member m
+                     WHERE m.domain_id = p_domain_id
+                       AND ((m.kind = 'device' AND m.device_id = ANY (v_devs))
+                            OR (m.kind = 'user' AND m.user_id IN (SELECT dev.user_id FROM dev))
+                            OR (m.kind = 'implicit_set' AND m.set_id IN (SELECT dev_set.set_id FROM dev_set)))
+                    UNION
+                    SELECT m.group_id FROM cfg.hunt_group_member m JOIN grp ON m.member_group_id = grp.group_id
+                     WHERE m.domain_id = p_domain_id AND m.kind = 'group'
+                )
+                SELECT u.id FROM routing.plan_unit u
+                 WHERE u.domain_id = p_domain_id AND u.part = 'routing' AND u.static_step IS NULL
+                   AND ((u.target_kind = 'group' AND u.target_id IN (SELECT grp.group_id FROM grp))
+                        OR (u.target_kind = 'device' AND u.target_id = ANY (v_devs))
+                        OR (u.target_kind = 'user' AND u.target_id IN (SELECT dev.user_id FROM dev))
+                        OR (u.target_kind = 'implicit_set' AND u.target_id IN (SELECT dev_set.set_id FROM dev_set)))
+                UNION
+                SELECT l.unit_id FROM routing.plan_leg l
+                 WHERE l.domain_id = p_domain_id AND l.part = 'routing' AND l.device_id = ANY (v_devs));
+            DELETE FROM routing.plan_leg l WHERE l.unit_id = ANY (v_units);
+            UPDATE routing.plan_unit u SET exact = true, repeats = false WHERE u.id = ANY (v_units);
+        END IF;
+
         DELETE FROM routing.plan_leg l WHERE l.domain_id = p_domain_id AND l.part = ANY (v_parts);
         DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.part = ANY (v_parts);
         DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = ANY (v_parts);
@@ -110,9 +170,16 @@ BEGIN
                                         WHEN 'simultaneous' THEN 'simultaneous'
                                         WHEN 'enterprise' THEN 'enterprise'
                                         ELSE 'sequential' END AS dial) x
-         WHERE u.part = ANY (v_parts);
+         WHERE u.part = ANY (v_parts)
+            OR (u.part = 'devices' AND NOT v_devices AND u.id = ANY (v_devs));
 
         PERFORM routing.plan_compile_units(p_domain_id, v_dom.gateway);
+        IF v_units <> '{}' THEN
+            -- a routing alternative is exact when every unit of its chain is
+            UPDATE routing.plan_alt a
+               SET exact = NOT EXISTS (SELECT 1 FROM routing.plan_unit u WHERE u.id = ANY (a.chain) AND NOT u.exact)
+             WHERE a.domain_id = p_domain_id AND a.part = 'routing' AND a.chain && v_units;
+        END IF;
 
         IF v_routing THEN
         -- The overflow chain after each group's step.
@@ -216,12 +283,14 @@ BEGIN
           FROM routing.plan_unit u
           JOIN cfg.device d ON d.id = u.target_id
          WHERE u.domain_id = p_domain_id AND u.part = 'devices' AND d.extension IS NOT NULL
+           AND (v_devices OR v_routing OR d.extension = ANY (v_dests))
            AND NOT EXISTS (SELECT 1 FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.dest = d.extension)
          ORDER BY d.extension, d.id;
 
-        IF v_devices THEN
-        -- The caller side: devices by SIP user, and the number each presents.
-        DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id;
+        IF v_devices OR v_users IS NOT NULL THEN
+        -- The caller side: devices by SIP user, and the number each presents (when devices are
+        -- redone one by one: the SIP users they had or have).
+        DELETE FROM routing.plan_caller c WHERE c.domain_id = p_domain_id AND (v_devices OR c.from_user = ANY (v_users));
         INSERT INTO routing.plan_caller (domain_id, from_user, device_id, presented_id, presented)
         SELECT DISTINCT ON (x.from_user) p_domain_id, x.from_user, d.id,
                coalesce(n.id, s.id), CASE WHEN n.id IS NOT NULL THEN n.e164 ELSE s.e164 END
@@ -237,18 +306,19 @@ BEGIN
          WHERE d.domain_id = p_domain_id
            AND starts_with(d.endpoint, 'user/') AND right(d.endpoint, length(v_dom.name) + 1) = '@' || v_dom.name
            AND length(x.from_user) BETWEEN 1 AND 64 AND x.from_user ~ '^[A-Za-z0-9_.+-]+$'
+           AND (v_devices OR x.from_user = ANY (v_users))
          ORDER BY x.from_user, d.id;
         END IF;
 
         UPDATE routing.plan_domain p
-           SET state = 'fresh', parts = '{}', domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
+           SET state = 'fresh', parts = '{}', devices = NULL, domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
                fallback = routing.fallback_step(v_dom.fallback_destination, v_dom.fallback_context)::text,
                compiler = v_version, version = p.version + 1, compiled_at = clock_timestamp(), error = NULL
          WHERE p.domain_id = p_domain_id;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
         UPDATE routing.plan_domain p
-           SET state = 'failed', compiler = v_version, compiled_at = clock_timestamp(), error = v_err
+           SET state = 'failed', devices = NULL, compiler = v_version, compiled_at = clock_timestamp(), error = v_err
          WHERE p.domain_id = p_domain_id;
         RAISE WARNING 'routing.plan_compile: domain % (%) not compiled, plan_call uses routing.build_plan for it: %',
             p_domain_id, v_dom.name, v_err;
