@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 FULL = [
     ["bench_plan_call.py", "--calls", "20000"],
+    ["bench_compile.py", "--devices", "10000"],
     ["bench_controller.py", "--cps", "200", "--duration", "60"],
     ["bench_controller.py", "--cps", "100", "--duration", "60"],
     ["bench_queue.py", "--duration", "300"],
@@ -24,6 +25,7 @@ FULL = [
 ]
 QUICK = [
     ["bench_plan_call.py", "--calls", "2000", "--domains", "100"],
+    ["bench_compile.py", "--devices", "1000", "--repeat", "2"],
     ["bench_controller.py", "--cps", "50", "--duration", "10"],
     ["bench_queue.py", "--duration", "10"],
     ["bench_billing.py", "--cdrs", "2000", "--report-rows", "100000"],

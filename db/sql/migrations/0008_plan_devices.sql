@@ -2,7 +2,7 @@
 --
 -- Why: since 0006 an insert, update or delete of a device marked both parts of its domain's
 -- compiled form stale, so the commit recompiled every device extension, every SIP user and
--- every unit of the domain. With 10,000 devices that took 1.8 s per device edit on the CI
+-- every unit of the domain. With 10,000 devices that took 1.4 s per device edit on the CI
 -- machine, and provisioning devices one transaction at a time grew quadratically. Now the
 -- device triggers record which devices changed (routing.plan_mark_devices); at commit
 -- routing.plan_compile redoes, for the parts that are not being compiled whole anyway: the
