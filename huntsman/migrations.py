@@ -55,6 +55,8 @@ BEGIN
                                     'that has CREATEROLE.', v_owner, current_user);
         END;
     END IF;
+    -- ALTER ... OWNER TO needs the new owner to have CREATE on the schema (unless a superuser
+    -- runs it); it is revoked again below
     FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (v_schemas) LOOP
         EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %%I TO %%I', r.nspname, v_owner);
     END LOOP;
@@ -87,6 +89,10 @@ BEGIN
               WHERE n.nspname = ANY (v_schemas) AND p.proowner <> v_owner
               ORDER BY p.oid LOOP
         EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.fn, v_owner);
+    END LOOP;
+    -- CREATE was only needed for the hand-over: the owner role creates nothing itself
+    FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (v_schemas) LOOP
+        EXECUTE format('REVOKE CREATE ON SCHEMA %%I FROM %%I', r.nspname, v_owner);
     END LOOP;
 END
 $adopt$

@@ -63,6 +63,8 @@ def test_the_owner_role_is_not_privileged(migrated_db_url: str) -> None:
             "SELECT pg_read_file('postgresql.conf')",
             "COPY (SELECT 1) TO PROGRAM 'true'",
             "CREATE ROLE huntsman_owner_escape",
+            "CREATE TABLE routing.planted (id int)",  # it creates nothing, even in its schemas
+            "CREATE FUNCTION cfg.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 with conn.transaction():

@@ -8,10 +8,11 @@
 -- what PUBLIC has. A flaw in one of those functions can then reach Huntsman's own data and
 -- nothing else on the server (no pg_authid, no COPY TO PROGRAM, no other database).
 --
--- The schemas themselves stay the migrating role's (the owner role gets USAGE and CREATE on
--- them). The hand-over is not done here but by the migration runner after every run
--- (huntsman/migrations.py, _ADOPT), because routines re-applied later may create new functions,
--- which the migrating role then owns until they are handed over in the same transaction.
+-- The schemas themselves stay the migrating role's: the owner role gets USAGE on them, and
+-- CREATE only while the runner hands objects over (so it can create nothing itself). The
+-- hand-over is not done here but by the migration runner after every run (huntsman/migrations.py,
+-- _ADOPT), because routines re-applied later may create new functions, which the migrating role
+-- then owns until they are handed over in the same transaction.
 -- DBAs who want to act as the owner: SET ROLE huntsman_owner (the migrating role is a member).
 DO $$
 BEGIN
