@@ -25,52 +25,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import conninfo
 from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from huntsman import migrations, report  # noqa: E402
+from _scratch import scratch_database  # noqa: E402
+
+from huntsman import report  # noqa: E402
 
 START = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    admin = os.environ.get("DATABASE_URL")
-    embedded = None
-    if not admin:
-        from huntsman.database import start_embedded
-
-        embedded = start_embedded(
-            Path(tempfile.mkdtemp(prefix="huntsman-bench-")) / "pgdata", cleanup_mode="delete"
-        )
-        admin = embedded.url
-    name = f"huntsman_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo.conninfo_to_dict(admin)
-    params["dbname"] = name
-    url = conninfo.make_conninfo(**params)
-    try:
-        migrations.migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if embedded is not None:
-            embedded.embedded.cleanup()
 
 
 def setup(conn: psycopg.Connection[Any]) -> dict[str, int]:
@@ -332,7 +304,7 @@ def main() -> int:
     parser.add_argument("--report-rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    with bench_database() as url:
+    with scratch_database("huntsman_bench") as url:
         with psycopg.connect(url) as conn:
             server = conn.execute("SHOW server_version").fetchone()
             ids = setup(conn)

@@ -20,14 +20,10 @@ import argparse
 import os
 import platform
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import psycopg
-
-from huntsman import migrations
+from _scratch import scratch_database, server_label
 
 LOAD = """
 INSERT INTO cfg.domain (name, gateway) VALUES ('big.bench.test', 'carrier');
@@ -54,21 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     n, groups = args.devices, max(1, args.devices // 50)
 
-    server = None
-    admin = os.environ.get("DATABASE_URL")
-    if not admin:
-        from huntsman.database import start_embedded
-
-        server = start_embedded(
-            Path(tempfile.mkdtemp(prefix="bench-compile-")) / "pg", cleanup_mode="delete"
-        )
-        admin = server.url
-    dbname = f"bench_compile_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    url = psycopg.conninfo.make_conninfo(admin, dbname=dbname)
-    try:
-        migrations.migrate(url)
+    with scratch_database("bench_compile") as url:
         with psycopg.connect(url) as conn:
             conn.execute(LOAD.format(n=n, groups=groups).encode())
             t = time.perf_counter()
@@ -124,12 +106,7 @@ def main() -> None:
                   f"(min {min(times):.0f}, max {max(times):.0f}, {len(times)} runs)")  # fmt: skip
         print(f"compiled plans after the edits: {dict(states)}")
         print(f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.python_version()}, "
-              f"server {'DATABASE_URL' if server is None else 'embedded PostgreSQL'}")  # fmt: skip
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        if server is not None:
-            server.embedded.cleanup()
+              f"server {server_label()}")  # fmt: skip
 
 
 if __name__ == "__main__":

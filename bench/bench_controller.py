@@ -35,7 +35,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -44,9 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import gevent  # noqa: E402
 import gevent.pool  # noqa: E402
 import psycopg  # noqa: E402
-from psycopg import conninfo as pg_conninfo  # noqa: E402
+from _scratch import database, server  # noqa: E402
 
-from huntsman import migrations  # noqa: E402
 from switchsim import Behaviour, Switch  # noqa: E402
 from switchsim.load import first_bridge_latency  # noqa: E402
 
@@ -102,17 +102,13 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def scratch_database(admin_url: str) -> str:
-    name = f"bench_controller_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = pg_conninfo.conninfo_to_dict(admin_url)
-    params["dbname"] = name
-    url = pg_conninfo.make_conninfo(**params)
-    migrations.migrate(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SEED.format(did=DID).encode())
-    return url
+@contextmanager
+def seeded_database(admin_url: str) -> Iterator[str]:
+    """A migrated scratch database with the benchmark's number and group (dropped at the end)."""
+    with database(admin_url, "bench_controller") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(SEED.format(did=DID).encode())
+        yield url
 
 
 def cdr_count(url: str) -> int:
@@ -443,20 +439,12 @@ def main() -> None:
             result = generate(args)
         print(json.dumps(result))
         return
-    with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
-        workdir = Path(tmp)
-        admin = os.environ.get("DATABASE_URL")
-        embedded = None
-        if not admin:
-            from huntsman.database import start_embedded
-
-            embedded = start_embedded(workdir / "pgdata", cleanup_mode="delete")
-            admin = embedded.url
-        try:
-            result = run(args, scratch_database(admin), workdir)
-        finally:
-            if embedded is not None:
-                embedded.embedded.cleanup()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp,
+        server() as admin,
+        seeded_database(admin) as url,
+    ):
+        result = run(args, url, Path(tmp))
     print(json.dumps(result, indent=2))
 
 

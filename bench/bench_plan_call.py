@@ -28,14 +28,11 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
-
-from huntsman import migrations
+from _scratch import scratch_database, server_label
 
 POPULATE = """
 INSERT INTO cfg.domain (name, time_zone, gateway)
@@ -206,21 +203,7 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=1000)
     args = parser.parse_args()
 
-    server = None
-    admin = os.environ.get("DATABASE_URL")
-    if not admin:
-        from huntsman.database import start_embedded
-
-        server = start_embedded(
-            Path(tempfile.mkdtemp(prefix="bench-plan-")) / "pg", cleanup_mode="delete"
-        )
-        admin = server.url
-    dbname = f"bench_plan_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    url = psycopg.conninfo.make_conninfo(admin, dbname=dbname)
-    try:
-        migrations.migrate(url)
+    with scratch_database("bench_plan") as url:
         t0 = time.perf_counter()
         with psycopg.connect(url) as conn:
             conn.execute(POPULATE.replace("{domains}", str(args.domains)))
@@ -306,12 +289,7 @@ def main() -> None:
                   f"(mean {statistics.fmean(series):.3f} ms); / SELECT 1: "
                   f"p50 {r50 / f50:.2f}x, p99 {r99 / f99:.2f}x")  # fmt: skip
         print(f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.python_version()}, "
-              f"server {'DATABASE_URL' if server is None else 'embedded PostgreSQL'}")  # fmt: skip
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        if server is not None:
-            server.embedded.cleanup()
+              f"server {server_label()}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,16 +45,14 @@ import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from contextlib import closing  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
-from psycopg import conninfo as pg_conninfo  # noqa: E402
-
-from huntsman import migrations  # noqa: E402
+from _scratch import database, server  # noqa: E402
 
 AGENTS = 5000
 HISTORY = 50000
@@ -243,12 +241,6 @@ def single_picker(url: str, queue_id: int, picks: int) -> dict[str, list[float]]
     return result
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    params = pg_conninfo.conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return pg_conninfo.make_conninfo(**params)
-
-
 E2E_AGENTS = 500
 
 
@@ -259,13 +251,7 @@ def end_to_end(admin: str, calls: int, rate: float) -> None:
     from switchsim import Behaviour, Switch
     from tests.queue.queue_harness import QueueServer
 
-    name = f"bench_queue_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_dbname(admin, name)
-    sw = Switch(time_scale=1.0)
-    try:
-        migrations.migrate(url)
+    with database(admin, "bench_queue_e2e") as url, closing(Switch(time_scale=1.0)) as sw:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(POPULATE.format(agents=E2E_AGENTS, history=0).encode())
             conn.execute(
@@ -321,10 +307,6 @@ def end_to_end(admin: str, calls: int, rate: float) -> None:
         )
         print(f"   arrival -> first ring     : {fmt(to_ring)}")
         print(f"   arrival -> answer (1 s)   : {fmt(to_answer)}")
-    finally:
-        sw.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -342,22 +324,7 @@ def main() -> None:
         end_to_end(args.e2e, args.e2e_calls, args.e2e_rate)
         return
 
-    embedded = None
-    admin = os.environ.get("DATABASE_URL")
-    if not admin:
-        from huntsman.database import start_embedded
-
-        embedded = start_embedded(
-            Path(tempfile.mkdtemp(prefix="huntsman-bench-queue-")) / "pgdata",
-            cleanup_mode="delete",
-        )
-        admin = embedded.url
-    name = f"bench_queue_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_dbname(admin, name)
-    try:
-        migrations.migrate(url)
+    with server() as admin, database(admin, "bench_queue") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             conn.execute(POPULATE.format(agents=AGENTS, history=HISTORY).encode())
@@ -423,11 +390,6 @@ def main() -> None:
             command = [sys.executable, str(Path(__file__).resolve()), "--e2e", admin]
             command += ["--e2e-calls", str(args.e2e_calls), "--e2e-rate", str(args.e2e_rate)]
             subprocess.run(command, check=True, env=env, cwd=root)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if embedded is not None:
-            embedded.embedded.cleanup()
 
 
 if __name__ == "__main__":
