@@ -320,6 +320,54 @@ def test_login_logout_break_are_idempotent(db: Conn) -> None:
         call(db, "queue.login_agent(%s, %s)", -5, at(5))
 
 
+def test_break_and_logout_drop_a_reservation_and_login_resets_the_agent(db: Conn) -> None:
+    _, queue, agents = _setup(db, 2)
+    _ring(db, _enter(db, queue, 0), 1)  # one agent reserved for the caller
+    reserved = db.execute(
+        "SELECT id FROM queue.agent WHERE reserved_for IS NOT NULL AND id = ANY(%s)", (agents,)
+    ).fetchone()
+    assert reserved is not None
+    a = reserved["id"]
+    db.execute("UPDATE queue.agent SET no_answer_count = 2 WHERE id = %s", (a,))
+    moved = call(db, "queue.set_break(%s, true, %s, %s)", a, "lunch\n\x07" + "x" * 100, at(2))
+    assert moved == {"agent_id": a, "state": "on_break", "changed": True}
+    row = db.execute(
+        "SELECT reserved_for, reserved_until, reserved_by, break_reason, no_answer_count "
+        "FROM queue.agent WHERE id = %s",
+        (a,),
+    ).fetchone()
+    assert row["reserved_for"] is None and row["reserved_until"] is None
+    assert row["reserved_by"] is None
+    assert row["break_reason"] == ("lunch" + "x" * 100)[:80]  # no control characters, 80 at most
+    assert row["no_answer_count"] == 2  # kept until the agent is back
+    assert call(db, "queue.set_break(%s, false, NULL, %s)", a, at(3))["state"] == "available"
+    assert _agent(db, a) | {"idle_since": None} == {
+        "state": "available", "no_answer_count": 0, "break_reason": None, "idle_since": None,
+        "wrap_up_until": None, "current_call": None,
+    }  # fmt: skip
+    assert _agent(db, a)["idle_since"] == at(3)
+    other = next(x for x in agents if x != a)
+    assert call(db, "queue.logout_agent(%s, %s)", other, at(4))["state"] == "logged_out"
+    assert call(db, "queue.set_break(%s, false, NULL, %s)", other, at(5))["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("queue.login_agent(%s, NULL)", "queue.login_agent: p_now must not be NULL"),
+        ("queue.logout_agent(%s, NULL)", "queue.logout_agent: p_now must not be NULL"),
+        ("queue.set_break(%s, true, NULL, NULL)", "queue.set_break: p_now must not be NULL"),
+        ("queue.set_break(%s, NULL, NULL, now())", "queue.set_break: p_on_break must not be NULL"),
+    ],
+)
+def test_agent_moves_refuse_missing_input_naming_the_function(
+    db: Conn, sql: str, message: str
+) -> None:
+    _, _, agents = _setup(db, 1)
+    with pytest.raises(psycopg.errors.NullValueNotAllowed, match=message):
+        call(db, sql, agents[0])
+
+
 def test_status_shows_callers_agents_and_waves(db: Conn) -> None:
     _, queue, agents = _setup(db, 3, wave_max=2)
     set_device(db, agents[2], busy=True)

@@ -10,24 +10,9 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = queue, pg_temp
 AS $$
-DECLARE
-    v_state queue.agent_state;
 BEGIN
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION 'queue.logout_agent: p_now must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT a.state INTO v_state FROM queue.agent a WHERE a.id = p_agent_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'queue.logout_agent: agent % does not exist', p_agent_id USING ERRCODE = 'no_data_found';
-    END IF;
-    IF v_state = 'logged_out' THEN
-        RETURN jsonb_build_object('agent_id', p_agent_id, 'state', v_state, 'changed', false);
-    END IF;
-    UPDATE queue.agent
-       SET state = 'logged_out', state_since = p_now, reserved_for = NULL, reserved_until = NULL,
-           reserved_by = NULL, current_call = NULL, wrap_up_until = NULL, break_reason = NULL
-     WHERE id = p_agent_id;
-    RETURN jsonb_build_object('agent_id', p_agent_id, 'state', 'logged_out', 'changed', true);
+    RETURN queue.move_agent(p_agent_id, '{available,reserved,on_call,wrap_up,on_break}', 'logged_out', NULL,
+                             p_now, 'queue.logout_agent');
 END
 $$;
 

@@ -15,33 +15,15 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = queue, pg_temp
 AS $$
-DECLARE
-    v_state queue.agent_state;
 BEGIN
-    IF p_now IS NULL OR p_on_break IS NULL THEN
-        RAISE EXCEPTION 'queue.set_break: p_on_break and p_now must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT a.state INTO v_state FROM queue.agent a WHERE a.id = p_agent_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'queue.set_break: agent % does not exist', p_agent_id USING ERRCODE = 'no_data_found';
-    END IF;
-    IF v_state = 'logged_out' OR (v_state = 'on_break') = p_on_break THEN
-        RETURN jsonb_build_object('agent_id', p_agent_id, 'state', v_state, 'changed', false);
+    IF p_on_break IS NULL THEN
+        RAISE EXCEPTION 'queue.set_break: p_on_break must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF p_on_break THEN
-        UPDATE queue.agent
-           SET state = 'on_break', state_since = p_now, reserved_for = NULL, reserved_until = NULL,
-               reserved_by = NULL, current_call = NULL, wrap_up_until = NULL,
-               break_reason = left(regexp_replace(coalesce(p_reason, ''), '[[:cntrl:]]', '', 'g'), 80)
-         WHERE id = p_agent_id;
-        RETURN jsonb_build_object('agent_id', p_agent_id, 'state', 'on_break', 'changed', true);
+        RETURN queue.move_agent(p_agent_id, '{available,reserved,on_call,wrap_up}', 'on_break', p_reason, p_now,
+                                'queue.set_break');
     END IF;
-    UPDATE queue.agent
-       SET state = 'available', idle_since = p_now, state_since = p_now, no_answer_count = 0,
-           break_reason = NULL
-     WHERE id = p_agent_id;
-    RETURN jsonb_build_object('agent_id', p_agent_id, 'state', 'available', 'changed', true);
+    RETURN queue.move_agent(p_agent_id, '{on_break}', 'available', NULL, p_now, 'queue.set_break');
 END
 $$;
 
