@@ -138,22 +138,26 @@ def _change_agent(
     return _json(row[0])
 
 
-@bp.post("/agents/<agent_id>/login")
-def login_agent(agent_id: str) -> Response:
+_LOGIN_SQL = "SELECT queue.login_agent(%(agent_id)s, %(now)s)::text"
+_LOGOUT_SQL = "SELECT queue.logout_agent(%(agent_id)s, %(now)s)::text"
+
+
+def _log_agent(agent_id: str, sql: str) -> Response:
     with connection() as conn:
         agent = _authorized_agent(conn, agent_id)
         if isinstance(agent, Response):
             return agent
-        return _change_agent(conn, "SELECT queue.login_agent(%(agent_id)s, %(now)s)::text", agent)
+        return _change_agent(conn, sql, agent)
+
+
+@bp.post("/agents/<agent_id>/login")
+def login_agent(agent_id: str) -> Response:
+    return _log_agent(agent_id, _LOGIN_SQL)
 
 
 @bp.post("/agents/<agent_id>/logout")
 def logout_agent(agent_id: str) -> Response:
-    with connection() as conn:
-        agent = _authorized_agent(conn, agent_id)
-        if isinstance(agent, Response):
-            return agent
-        return _change_agent(conn, "SELECT queue.logout_agent(%(agent_id)s, %(now)s)::text", agent)
+    return _log_agent(agent_id, _LOGOUT_SQL)
 
 
 @bp.post("/agents/<agent_id>/break")
