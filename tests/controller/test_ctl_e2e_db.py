@@ -182,32 +182,9 @@ def test_controller_killed_mid_call_dialplan_resumes_to_fallback(
 ) -> None:
     switch.endpoints.set(A, Behaviour.no_answer())
     switch.endpoints.set(B, Behaviour.no_answer())
-    port = free_port()
-    env = dict(
-        os.environ,
-        HUNTSMAN_ESL_LISTEN=f"127.0.0.1:{port}",
-        DATABASE_URL=db_url,
-        HUNTSMAN_CDR_SPOOL=str(tmp_path / "spool"),
-        HUNTSMAN_METRICS_PORT="0",
-        PYTHONPATH=str(ROOT),
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "controller"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, port = _spawn_controller(db_url, tmp_path, output=subprocess.DEVNULL)
     try:
-
-        def listening() -> bool:
-            try:
-                std_socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-
-        wait_for(listening, timeout=20, what="the controller process to listen")
+        wait_for(lambda: _listening(port), timeout=20, what="the controller process to listen")
         call = place(switch, f"127.0.0.1:{port}")
         wait_for(lambda: len(switch.legs) >= 2, what="the legs to ring")
         proc.send_signal(signal.SIGKILL)
@@ -260,6 +237,23 @@ def test_hung_database_gives_the_fallback_within_the_deadline(
 
 
 def test_sigterm_stops_the_process_gracefully(db_url: str, tmp_path: Path) -> None:
+    proc, port = _spawn_controller(db_url, tmp_path, output=subprocess.PIPE)
+    try:
+        wait_for(lambda: _listening(port), timeout=20, what="the controller to listen")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0
+        assert b'"controller_stopped"' in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _spawn_controller(
+    db_url: str, tmp_path: Path, *, output: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m controller` on a free port; its output (stdout and stderr) goes to `output`."""
     port = free_port()
     env = dict(
         os.environ,
@@ -273,19 +267,10 @@ def test_sigterm_stops_the_process_gracefully(db_url: str, tmp_path: Path) -> No
         [sys.executable, "-m", "controller"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=output,
+        stderr=subprocess.STDOUT if output == subprocess.PIPE else output,
     )
-    try:
-        wait_for(lambda: _listening(port), timeout=20, what="the controller to listen")
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
-        assert proc.returncode == 0
-        assert b'"controller_stopped"' in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
+    return proc, port
 
 
 def _listening(port: int) -> bool:
