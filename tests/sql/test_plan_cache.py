@@ -252,7 +252,8 @@ def test_start_call_stores_the_round_robin_pointer_from_the_compiled_form(db, of
 
 def test_a_compile_error_never_fails_the_edit(db, office):
     db.execute(
-        """CREATE OR REPLACE FUNCTION routing.plan_compile_units(p_domain_id bigint, p_gateway text)
+        """CREATE OR REPLACE FUNCTION routing.plan_compile_units(p_domain_id bigint, p_gateway text,
+                                                                 p_units bigint[] DEFAULT NULL)
            RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'compiler broken'; END $$"""
     )  # rolled back with the test's transaction
     add_member(db, office["sales"], device_id=office["devices"][3])

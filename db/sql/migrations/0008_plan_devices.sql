@@ -12,6 +12,12 @@
 -- directly or through nested groups; numbers that target it, its user or its sets). More than
 -- 256 devices in one transaction fall back to compiling the domain whole.
 ALTER TABLE routing.plan_domain ADD COLUMN devices bigint[];
+-- what a device's compiled rows are found by: the legs that ring it, and the extension
+-- alternative of its own unit (the unit itself is found by its key 'x:<device id>')
+CREATE INDEX plan_leg_device_idx ON routing.plan_leg (device_id);
+CREATE INDEX plan_alt_device_unit_idx ON routing.plan_alt (domain_id, (chain[1])) WHERE part = 'devices';
+-- plan_compile_units takes the units to fill (the routine re-creates it with a third argument)
+DROP FUNCTION IF EXISTS routing.plan_compile_units(bigint, text);
 COMMENT ON COLUMN routing.plan_domain.devices IS
     'While stale: the devices whose compiled rows are redone one by one at commit, for the parts not compiled whole (0008).';
 

@@ -45,6 +45,7 @@ DECLARE
     v_dests   text[];    -- device extensions they held or take
     v_users   text[];    -- SIP users they had or have
     v_units   bigint[];  -- routing units whose legs are redone
+    v_xkeys   text[];    -- the keys of their extension units
 BEGIN
     SELECT p.state, p.parts, p.compiler, p.devices INTO v_state, v_parts, v_prev, v_devs
       FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
@@ -72,10 +73,13 @@ BEGIN
     END IF;
 
     BEGIN
+        v_xkeys := ARRAY(SELECT 'x:' || i FROM unnest(v_devs) AS i);
         IF v_devs IS NOT NULL AND NOT v_devices THEN
             -- what the devices held before, then what they take now
-            v_dests := ARRAY(SELECT a.dest FROM routing.plan_alt a JOIN routing.plan_unit u ON u.id = a.chain[1]
-                              WHERE a.domain_id = p_domain_id AND a.part = 'devices' AND u.target_id = ANY (v_devs))
+            v_dests := ARRAY(SELECT a.dest FROM routing.plan_alt a
+                              WHERE a.domain_id = p_domain_id AND a.part = 'devices'
+                                AND a.chain[1] = ANY (ARRAY(SELECT u.id FROM routing.plan_unit u
+                                                             WHERE u.domain_id = p_domain_id AND u.key = ANY (v_xkeys))))
                        || ARRAY(SELECT d.extension FROM cfg.device d
                                  WHERE d.id = ANY (v_devs) AND d.domain_id = p_domain_id AND d.extension IS NOT NULL);
             v_users := ARRAY(SELECT c.from_user FROM routing.plan_caller c
@@ -83,8 +87,8 @@ BEGIN
                        || ARRAY(SELECT substr(d.endpoint, 6, length(d.endpoint) - 6 - length(v_dom.name)) FROM cfg.device d
                                  WHERE d.id = ANY (v_devs) AND d.domain_id = p_domain_id AND starts_with(d.endpoint, 'user/'));
             DELETE FROM routing.plan_leg l USING routing.plan_unit u
-             WHERE l.unit_id = u.id AND u.domain_id = p_domain_id AND u.part = 'devices' AND u.target_id = ANY (v_devs);
-            DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.part = 'devices' AND u.target_id = ANY (v_devs);
+             WHERE l.unit_id = u.id AND u.domain_id = p_domain_id AND u.key = ANY (v_xkeys);
+            DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.key = ANY (v_xkeys);
             DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = 'devices' AND a.dest = ANY (v_dests);
         END IF;
         IF v_devs IS NOT NULL AND NOT v_routing THEN
@@ -114,7 +118,7 @@ BEGIN
                         OR (u.target_kind = 'implicit_set' AND u.target_id IN (SELECT dev_set.set_id FROM dev_set)))
                 UNION
                 SELECT l.unit_id FROM routing.plan_leg l
-                 WHERE l.domain_id = p_domain_id AND l.part = 'routing' AND l.device_id = ANY (v_devs));
+                 WHERE l.device_id = ANY (v_devs) AND l.domain_id = p_domain_id AND l.part = 'routing');
             DELETE FROM routing.plan_leg l WHERE l.unit_id = ANY (v_units);
             UPDATE routing.plan_unit u SET exact = true, repeats = false WHERE u.id = ANY (v_units);
         END IF;
@@ -142,6 +146,7 @@ BEGIN
             SELECT 'x:' || d.id, 'devices', 'device', d.id, d.name
               FROM cfg.device d
              WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL
+               AND (v_devices OR d.id = ANY (v_devs))
         ), unit AS (
             SELECT t.*, NULL::bigint[] AS device_filter, NULL::bigint[] AS member_filter
               FROM target t
@@ -173,7 +178,13 @@ BEGIN
          WHERE u.part = ANY (v_parts)
             OR (u.part = 'devices' AND NOT v_devices AND u.id = ANY (v_devs));
 
-        PERFORM routing.plan_compile_units(p_domain_id, v_dom.gateway);
+        -- the legs: of every unit when a part is rebuilt whole, else of the units redone here
+        PERFORM routing.plan_compile_units(
+            p_domain_id, v_dom.gateway,
+            CASE WHEN NOT (v_routing OR v_devices)
+                 THEN coalesce(v_units, '{}')
+                      || ARRAY(SELECT u.id FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.key = ANY (v_xkeys))
+            END);
         IF v_units <> '{}' THEN
             -- a routing alternative is exact when every unit of its chain is
             UPDATE routing.plan_alt a
@@ -271,18 +282,20 @@ BEGIN
 
         -- Device extensions: the extensions no call queue or hunt group took (they share one
         -- namespace; a queue's or a group's wins, as in build_plan).
-        DELETE FROM routing.plan_alt a
-         WHERE a.domain_id = p_domain_id AND a.part = 'devices'
-           AND EXISTS (SELECT 1 FROM routing.plan_alt r
-                        WHERE r.domain_id = p_domain_id AND r.part = 'routing' AND r.dest = a.dest);
+        IF v_routing THEN
+            DELETE FROM routing.plan_alt a
+             WHERE a.domain_id = p_domain_id AND a.part = 'devices'
+               AND EXISTS (SELECT 1 FROM routing.plan_alt r
+                            WHERE r.domain_id = p_domain_id AND r.part = 'routing' AND r.dest = a.dest);
+        END IF;
         INSERT INTO routing.plan_alt (domain_id, dest, alt_no, part, route, chain, exact)
         SELECT DISTINCT ON (d.extension) p_domain_id, d.extension, 0, 'devices',
                jsonb_build_object('kind', 'extension', 'number_id', NULL, 'rule_id', NULL, 'group_id', NULL,
                                   'name', d.name)::text,
                ARRAY[u.id], true
-          FROM routing.plan_unit u
-          JOIN cfg.device d ON d.id = u.target_id
-         WHERE u.domain_id = p_domain_id AND u.part = 'devices' AND d.extension IS NOT NULL
+          FROM cfg.device d
+          JOIN routing.plan_unit u ON u.domain_id = p_domain_id AND u.key = 'x:' || d.id
+         WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL
            AND (v_devices OR v_routing OR d.extension = ANY (v_dests))
            AND NOT EXISTS (SELECT 1 FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.dest = d.extension)
          ORDER BY d.extension, d.id;
@@ -306,7 +319,9 @@ BEGIN
          WHERE d.domain_id = p_domain_id
            AND starts_with(d.endpoint, 'user/') AND right(d.endpoint, length(v_dom.name) + 1) = '@' || v_dom.name
            AND length(x.from_user) BETWEEN 1 AND 64 AND x.from_user ~ '^[A-Za-z0-9_.+-]+$'
-           AND (v_devices OR x.from_user = ANY (v_users))
+           AND (v_devices OR (x.from_user = ANY (v_users)
+                              AND d.endpoint = ANY (ARRAY(SELECT 'user/' || f || '@' || v_dom.name
+                                                            FROM unnest(v_users) AS f))))
          ORDER BY x.from_user, d.id;
         END IF;
 

@@ -1,6 +1,7 @@
--- routing.plan_compile_units(p_domain_id bigint, p_gateway text) -> void
+-- routing.plan_compile_units(p_domain_id bigint, p_gateway text, p_units bigint[] DEFAULT NULL) -> void
 --
--- Contract (internal to routing.plan_compile): fills routing.plan_leg for every bridge unit of
+-- Contract (internal to routing.plan_compile): fills routing.plan_leg for the bridge units
+-- p_units of the domain (they have no legs), or when p_units is NULL for every bridge unit of
 -- the domain that has no legs yet, with the member expansion of routing.plan_target_step minus
 -- everything that depends on the call: members expanded by the same function
 -- (routing.member_rows), then the members plan_target_step would always skip are left out (excluded by the
@@ -12,12 +13,14 @@
 -- device twice is marked `repeats` (at plan time the first eligible occurrence in the call's
 -- ring order wins); a unit with more than 128 candidate legs is marked inexact: plan_call plans
 -- it with build_plan (its leg_limit skips).
-CREATE OR REPLACE FUNCTION routing.plan_compile_units(p_domain_id bigint, p_gateway text)
+CREATE OR REPLACE FUNCTION routing.plan_compile_units(p_domain_id bigint, p_gateway text, p_units bigint[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = routing, pg_temp
 AS $$
 BEGIN
+    -- the legs, then the flags of the units that got them (one statement: only the new legs)
+    WITH ins AS (
     INSERT INTO routing.plan_leg (domain_id, unit_id, part, seq, top_id, top_position, top_weight, device_id,
                                   user_endpoint, schedule_ids, has_target, dt, leg)
     WITH src AS MATERIALIZED (
@@ -25,7 +28,8 @@ BEGIN
                u.device_filter, u.member_filter, u.ring_timeout
           FROM routing.plan_unit u
          WHERE u.domain_id = p_domain_id AND u.static_step IS NULL
-           AND NOT EXISTS (SELECT 1 FROM routing.plan_leg l WHERE l.unit_id = u.id)
+           AND CASE WHEN p_units IS NULL THEN NOT EXISTS (SELECT 1 FROM routing.plan_leg l WHERE l.unit_id = u.id)
+                    ELSE u.id = ANY (p_units) END
     ), cand AS (
         SELECT s.unit_id, s.unit_part, s.ring_timeout, m.*
           FROM routing.member_rows(p_domain_id,
@@ -50,17 +54,16 @@ BEGIN
            l.target IS NOT NULL,
            l.delay + l.timeout,
            routing.leg_json(l.target, l.delay, l.timeout, l.id, l.dev_id, coalesce(l.dev_name, l.number), l.alert_mode)::text
-      FROM legs l;
-
+      FROM legs l
+    RETURNING unit_id, device_id)
     UPDATE routing.plan_unit u SET exact = x.legs <= 128, repeats = x.repeats
-      FROM (SELECT l.unit_id, count(*) AS legs, count(l.device_id) > count(DISTINCT l.device_id) AS repeats
-              FROM routing.plan_leg l
-             WHERE l.domain_id = p_domain_id
-             GROUP BY l.unit_id) x
+      FROM (SELECT i.unit_id, count(*) AS legs, count(i.device_id) > count(DISTINCT i.device_id) AS repeats
+              FROM ins i
+             GROUP BY i.unit_id) x
      WHERE u.id = x.unit_id AND (x.legs > 128 OR x.repeats);
 END
 $$;
 
-REVOKE ALL ON FUNCTION routing.plan_compile_units(bigint, text) FROM PUBLIC;
-COMMENT ON FUNCTION routing.plan_compile_units(bigint, text) IS
+REVOKE ALL ON FUNCTION routing.plan_compile_units(bigint, text, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION routing.plan_compile_units(bigint, text, bigint[]) IS
     'Internal to routing.plan_compile: the candidate legs of every bridge unit of a domain (member expansion without live state).';
