@@ -294,7 +294,11 @@ BEGIN
                                   'name', d.name)::text,
                ARRAY[u.id], true
           FROM cfg.device d
-          JOIN routing.plan_unit u ON u.domain_id = p_domain_id AND u.key = 'x:' || d.id
+          -- each device's unit by its key (the unique index), whatever the statistics of
+          -- plan_unit say just after it was rewritten (OFFSET 0 keeps the join from being
+          -- flattened and reordered: with the unit table as the outer side it went quadratic)
+         CROSS JOIN LATERAL (SELECT x.id FROM routing.plan_unit x
+                              WHERE x.domain_id = p_domain_id AND x.key = 'x:' || d.id OFFSET 0) u
          WHERE d.domain_id = p_domain_id AND d.extension IS NOT NULL
            AND (v_devices OR v_routing OR d.extension = ANY (v_dests))
            AND NOT EXISTS (SELECT 1 FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.dest = d.extension)
