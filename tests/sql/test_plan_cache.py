@@ -784,3 +784,26 @@ def test_registration_and_busy_updates_mark_nothing(db, office):
         (office["domain_id"],),
     )
     assert _state(db, office["domain_id"]) == version
+
+
+def test_a_device_moved_to_another_domain_is_redone_in_both(db, office):
+    other = make_domain(db, "other.example.com")
+    device = make_device(db, office["domain_id"], "1099", name="Roaming")
+    _refresh(db)
+    db.execute(
+        "UPDATE cfg.device SET domain_id = %s, endpoint = 'user/1099@other.example.com' WHERE id = %s",
+        (other, device),
+    )
+    for domain_id in (office["domain_id"], other):
+        row = db.execute(
+            "SELECT parts, devices FROM routing.plan_domain WHERE domain_id = %s", (domain_id,)
+        ).fetchone()
+        assert (row["parts"], row["devices"]) == ([], [device])
+        assert _scalar(db, "SELECT routing.plan_compile(%s, true)", (domain_id,)) == "fresh"
+        partial = _compiled_rows(db, domain_id)
+        _scalar(db, "SELECT routing.plan_compile(%s, false)", (domain_id,))
+        assert partial == _compiled_rows(db, domain_id)
+    moved = _answered_by_compiled_form(db, make_call("1099", domain="other.example.com"))
+    assert moved["route"]["name"] == "Roaming"
+    gone = _answered_by_compiled_form(db, make_call("1099"))
+    assert gone["route"]["kind"] == "none"
