@@ -4,6 +4,7 @@ One domain with N devices (default 10,000) in N/50 hunt groups of 20 members, ea
 its own number. Reports the time of the commit that loads it (the first compile), then of
 single edits, each in its own transaction, median of --repeat runs:
 - a hunt group edit (recompiles the domain's routing part);
+- a member added to a group and removed again (0008: redoes that group's legs and its nesters');
 - a device rename, for a device in a group and for one in none; a device insert; a device's
   extension change; a device delete (0008: each redoes that device alone);
 - a device delete that cascades to a group member (the member's trigger: routing part).
@@ -72,6 +73,18 @@ def main() -> None:
                     "hunt group edit (ring timeout)": (
                         "UPDATE cfg.hunt_group SET ring_timeout = %s WHERE extension = '101'",
                         (21 + i,),
+                    ),
+                    "group member added": (
+                        "INSERT INTO cfg.hunt_group_member (domain_id, group_id, kind, device_id, position) "
+                        "SELECT g.domain_id, g.id, 'device', d.id, 99 FROM cfg.hunt_group g "
+                        "JOIN cfg.device d ON d.domain_id = g.domain_id AND d.extension = %s "
+                        "WHERE g.extension = '102'",
+                        (str(10000 + n - 10 - i),),
+                    ),
+                    "group member removed": (
+                        "DELETE FROM cfg.hunt_group_member WHERE position = 99 AND device_id = "
+                        "(SELECT id FROM cfg.device WHERE extension = %s)",
+                        (str(10000 + n - 10 - i),),
                     ),
                     "device rename, in a group": (
                         "UPDATE cfg.device SET name = %s WHERE extension = %s",

@@ -692,6 +692,13 @@ def _random_device_edit(db, rnd: random.Random, domain_id: int) -> str:
         "SELECT id FROM cfg.app_user WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
     numbers = [r["id"] for r in db.execute(
         "SELECT id FROM cfg.number WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    groups = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.hunt_group WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    sets = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.implicit_set WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    members = [r["id"] for r in db.execute(
+        "SELECT id FROM cfg.hunt_group_member WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+    group, member = rnd.choice(groups), rnd.choice(members or [0])
     name = domain_name(db, domain_id)
     device = rnd.choice(devices)
     other_ext = str(1000 + rnd.randint(0, 14))
@@ -714,6 +721,18 @@ def _random_device_edit(db, rnd: random.Random, domain_id: int) -> str:
         ("delete", "DELETE FROM cfg.device WHERE id = %s", (device,)),
         ("live state", "UPDATE cfg.device SET busy = NOT busy, registered = NOT registered WHERE id = %s",
          (device,)),
+        ("member device", "INSERT INTO cfg.hunt_group_member (domain_id, group_id, kind, device_id, position) "
+                          "VALUES (%s, %s, 'device', %s, %s)", (domain_id, group, device, rnd.randint(0, 9))),
+        ("member user", "INSERT INTO cfg.hunt_group_member (domain_id, group_id, kind, user_id, delay) "
+                        "VALUES (%s, %s, 'user', %s, 5)", (domain_id, group, rnd.choice(users))),
+        ("member set", "INSERT INTO cfg.hunt_group_member (domain_id, group_id, kind, set_id) "
+                       "VALUES (%s, %s, 'implicit_set', %s)", (domain_id, group, rnd.choice(sets))),
+        ("member group", "INSERT INTO cfg.hunt_group_member (domain_id, group_id, kind, member_group_id) "
+                         "VALUES (%s, %s, 'group', %s)", (domain_id, group, rnd.choice(groups))),
+        ("member change", "UPDATE cfg.hunt_group_member SET delay = %s, enabled = %s, position = %s WHERE id = %s",
+         (rnd.choice([0, 10]), rnd.random() < 0.7, rnd.randint(0, 9), member)),
+        ("member move", "UPDATE cfg.hunt_group_member SET group_id = %s WHERE id = %s", (group, member)),
+        ("member delete", "DELETE FROM cfg.hunt_group_member WHERE id = %s", (member,)),
     ]  # fmt: skip
     label, sql, params = rnd.choice(edits)
     try:
@@ -725,16 +744,15 @@ def _random_device_edit(db, rnd: random.Random, domain_id: int) -> str:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_device_edits_redo_exactly_what_a_whole_compile_makes(db, seed):
+def test_device_and_member_edits_redo_exactly_what_a_whole_compile_makes(db, seed):
     rnd = random.Random(1000 + seed)
     domain_id, destinations = _random_domain(db, rnd, seed)
     _refresh(db)
     one_by_one = 0
-    for step in range(12):
+    for step in range(16):
         edits = [_random_device_edit(db, rnd, domain_id) for _ in range(rnd.choice([1, 1, 2]))]
         row = db.execute(
-            "SELECT state, parts, devices FROM routing.plan_domain WHERE domain_id = %s",
-            (domain_id,),
+            "SELECT state, parts FROM routing.plan_domain WHERE domain_id = %s", (domain_id,)
         ).fetchone()
         if row["state"] == "stale" and row["parts"] == []:
             one_by_one += 1

@@ -22,7 +22,9 @@
 -- Devices marked one by one (routing.plan_domain.devices, 0008) are redone alone, for each part
 -- not rebuilt whole: their extension unit and the extension alternatives they held or now take,
 -- the SIP users they had or now have, and the legs of every unit that reached them or now
--- reaches them (kept unit ids, so chains and overflow tails stay valid).
+-- reaches them (kept unit ids, so chains and overflow tails stay valid). Groups marked one by
+-- one (routing.plan_domain.groups: their members changed) have the legs of their units and of
+-- the units of every group nesting them redone, unless the routing part is rebuilt whole.
 CREATE OR REPLACE FUNCTION routing.plan_compile(p_domain_id bigint, p_only_stale boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -42,12 +44,14 @@ DECLARE
     v_routing boolean;
     v_devices boolean;
     v_devs    bigint[];  -- devices to redo one by one (for the parts not rebuilt whole)
+    v_grps    bigint[];  -- groups whose members changed (unless the routing part is rebuilt)
     v_dests   text[];    -- device extensions they held or take
     v_users   text[];    -- SIP users they had or have
     v_units   bigint[];  -- routing units whose legs are redone
     v_xkeys   text[];    -- the keys of their extension units
 BEGIN
-    SELECT p.state, p.parts, p.compiler, p.devices INTO v_state, v_parts, v_prev, v_devs
+    SELECT p.state, p.parts, p.compiler, nullif(p.devices, '{}'), nullif(p.groups, '{}')
+      INTO v_state, v_parts, v_prev, v_devs, v_grps
       FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
     IF p_only_stale AND v_state IS DISTINCT FROM 'stale' THEN
         RETURN v_state;
@@ -71,6 +75,9 @@ BEGIN
     IF v_routing AND v_devices THEN
         v_devs := NULL;
     END IF;
+    IF v_routing THEN
+        v_grps := NULL;
+    END IF;
 
     BEGIN
         v_xkeys := ARRAY(SELECT 'x:' || i FROM unnest(v_devs) AS i);
@@ -91,9 +98,10 @@ BEGIN
             DELETE FROM routing.plan_unit u WHERE u.domain_id = p_domain_id AND u.key = ANY (v_xkeys);
             DELETE FROM routing.plan_alt a WHERE a.domain_id = p_domain_id AND a.part = 'devices' AND a.dest = ANY (v_dests);
         END IF;
-        IF v_devs IS NOT NULL AND NOT v_routing THEN
+        IF (v_devs IS NOT NULL OR v_grps IS NOT NULL) AND NOT v_routing THEN
             -- the units that reach the devices now (through a member, directly or in nested
-            -- groups, or as a number's target) or reached them before (their legs)
+            -- groups, or as a number's target) or reached them before (their legs), and the
+            -- units of the groups whose members changed and of the groups nesting them
             v_units := ARRAY(
                 WITH RECURSIVE dev AS (
                     SELECT d.id, d.user_id FROM cfg.device d WHERE d.domain_id = p_domain_id AND d.id = ANY (v_devs)
@@ -106,6 +114,8 @@ BEGIN
                        AND ((m.kind = 'device' AND m.device_id = ANY (v_devs))
                             OR (m.kind = 'user' AND m.user_id IN (SELECT dev.user_id FROM dev))
                             OR (m.kind = 'implicit_set' AND m.set_id IN (SELECT dev_set.set_id FROM dev_set)))
+                    UNION
+                    SELECT g FROM unnest(v_grps) AS g
                     UNION
                     SELECT m.group_id FROM cfg.hunt_group_member m JOIN grp ON m.member_group_id = grp.group_id
                      WHERE m.domain_id = p_domain_id AND m.kind = 'group'
@@ -330,14 +340,14 @@ BEGIN
         END IF;
 
         UPDATE routing.plan_domain p
-           SET state = 'fresh', parts = '{}', devices = NULL, domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
+           SET state = 'fresh', parts = '{}', devices = NULL, groups = NULL, domain_name = v_dom.name, gateway = v_dom.gateway, ring_timeout = v_dom.ring_timeout,
                fallback = routing.fallback_step(v_dom.fallback_destination, v_dom.fallback_context)::text,
                compiler = v_version, version = p.version + 1, compiled_at = clock_timestamp(), error = NULL
          WHERE p.domain_id = p_domain_id;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
         UPDATE routing.plan_domain p
-           SET state = 'failed', devices = NULL, compiler = v_version, compiled_at = clock_timestamp(), error = v_err
+           SET state = 'failed', devices = NULL, groups = NULL, compiler = v_version, compiled_at = clock_timestamp(), error = v_err
          WHERE p.domain_id = p_domain_id;
         RAISE WARNING 'routing.plan_compile: domain % (%) not compiled, plan_call uses routing.build_plan for it: %',
             p_domain_id, v_dom.name, v_err;
