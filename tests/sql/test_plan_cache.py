@@ -685,19 +685,15 @@ def _compiled_rows(db, domain_id: int) -> list[tuple[str, str]]:
     return [(r["kind"], r["row"]) for r in db.execute(_COMPILED_SNAPSHOT, {"d": domain_id})]
 
 
-def _random_device_edit(db, rnd: random.Random, domain_id: int) -> str:
-    devices = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.device WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
-    users = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.app_user WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
-    numbers = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.number WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
-    groups = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.hunt_group WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
-    sets = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.implicit_set WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
-    members = [r["id"] for r in db.execute(
-        "SELECT id FROM cfg.hunt_group_member WHERE domain_id = %s ORDER BY id", (domain_id,))]  # fmt: skip
+def _ids(db, table: str, domain_id: int) -> list[int]:
+    rows = db.execute(f"SELECT id FROM cfg.{table} WHERE domain_id = %s ORDER BY id", (domain_id,))
+    return [r["id"] for r in rows]
+
+
+def _random_edit(db, rnd: random.Random, domain_id: int) -> str:
+    devices, users, numbers = (_ids(db, t, domain_id) for t in ("device", "app_user", "number"))
+    groups, sets = _ids(db, "hunt_group", domain_id), _ids(db, "implicit_set", domain_id)
+    members = _ids(db, "hunt_group_member", domain_id)
     group, member = rnd.choice(groups), rnd.choice(members or [0])
     name = domain_name(db, domain_id)
     device = rnd.choice(devices)
@@ -750,7 +746,7 @@ def test_device_and_member_edits_redo_exactly_what_a_whole_compile_makes(db, see
     _refresh(db)
     one_by_one = 0
     for step in range(16):
-        edits = [_random_device_edit(db, rnd, domain_id) for _ in range(rnd.choice([1, 1, 2]))]
+        edits = [_random_edit(db, rnd, domain_id) for _ in range(rnd.choice([1, 1, 2]))]
         row = db.execute(
             "SELECT state, parts FROM routing.plan_domain WHERE domain_id = %s", (domain_id,)
         ).fetchone()
