@@ -38,42 +38,42 @@ OWNER_ROLE = "huntsman_owner"
 _ADOPT = """
 DO $adopt$
 DECLARE
-    v_owner  regrole;
-    v_schemas text[] := %(schemas)s;
-    r        record;
+    v_owner   regrole;
+    v_schemas text[] := {schemas};
+    r         record;
 BEGIN
-    IF to_regrole(%(owner)s) IS NULL THEN
+    IF to_regrole({owner}) IS NULL THEN
         RETURN;
     END IF;
-    v_owner := to_regrole(%(owner)s);
+    v_owner := to_regrole({owner});
     IF NOT pg_has_role(current_user, v_owner, 'MEMBER') THEN
         BEGIN
-            EXECUTE format('GRANT %%I TO %%I', v_owner, current_user);
+            EXECUTE format('GRANT %I TO %I', v_owner, current_user);
         EXCEPTION WHEN insufficient_privilege THEN
-            RAISE EXCEPTION 'the migrating role %% cannot act as %%', current_user, v_owner
-                USING HINT = format('As a superuser: GRANT %%I TO %%I; or migrate as a role '
+            RAISE EXCEPTION 'the migrating role % cannot act as %', current_user, v_owner
+                USING HINT = format('As a superuser: GRANT %I TO %I; or migrate as a role '
                                     'that has CREATEROLE.', v_owner, current_user);
         END;
     END IF;
     -- ALTER ... OWNER TO needs the new owner to have CREATE on the schema (unless a superuser
     -- runs it); it is revoked again below
     FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (v_schemas) LOOP
-        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %%I TO %%I', r.nspname, v_owner);
+        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', r.nspname, v_owner);
     END LOOP;
-    FOR r IN SELECT c.oid::regclass AS obj,
-                    CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+    -- relations (a sequence owned by a column follows its table), standalone types (not the row
+    -- and array types that follow their relation or element), routines
+    FOR r IN SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
                                    WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
-                                   ELSE 'TABLE' END AS kind
+                                   ELSE 'TABLE' END AS kind,
+                    c.oid::regclass::text AS obj
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = ANY (v_schemas) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
                 AND c.relowner <> v_owner
                 AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                    AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
-              ORDER BY c.oid LOOP
-        EXECUTE format('ALTER %%s %%s OWNER TO %%I', r.kind, r.obj, v_owner);
-    END LOOP;
-    FOR r IN SELECT t.oid::regtype AS typ
+             UNION ALL
+             SELECT 'TYPE', t.oid::regtype::text
                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
               WHERE n.nspname = ANY (v_schemas) AND t.typtype IN ('e', 'd', 'c', 'r', 'm')
                 AND t.typowner <> v_owner
@@ -81,18 +81,16 @@ BEGIN
                 AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                  WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                                    AND d.deptype = 'i')
-              ORDER BY t.oid LOOP
-        EXECUTE format('ALTER TYPE %%s OWNER TO %%I', r.typ, v_owner);
-    END LOOP;
-    FOR r IN SELECT p.oid::regprocedure AS fn
+             UNION ALL
+             SELECT 'ROUTINE', p.oid::regprocedure::text
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspname = ANY (v_schemas) AND p.proowner <> v_owner
-              ORDER BY p.oid LOOP
-        EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.fn, v_owner);
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO %I', r.kind, r.obj, v_owner);
     END LOOP;
     -- CREATE was only needed for the hand-over: the owner role creates nothing itself
     FOR r IN SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (v_schemas) LOOP
-        EXECUTE format('REVOKE CREATE ON SCHEMA %%I FROM %%I', r.nspname, v_owner);
+        EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', r.nspname, v_owner);
     END LOOP;
 END
 $adopt$
@@ -262,11 +260,12 @@ def migrate(conninfo: str, *, target: str | None = None, routines: bool = True) 
 
 def adopt(conn: psycopg.Connection) -> None:
     """Hand every object of PROJECT_SCHEMAS to OWNER_ROLE (see _ADOPT); no-op before 0007."""
-    values = {
-        "schemas": psycopg.sql.Literal(list(PROJECT_SCHEMAS)).as_string(conn),
-        "owner": psycopg.sql.Literal(OWNER_ROLE).as_string(conn),
-    }
-    conn.execute((_ADOPT % values).encode())
+    conn.execute(
+        psycopg.sql.SQL(_ADOPT).format(
+            schemas=psycopg.sql.Literal(list(PROJECT_SCHEMAS)),
+            owner=psycopg.sql.Literal(OWNER_ROLE),
+        )
+    )
 
 
 def _routines_digest(routines: Iterable[tuple[Path, bytes]]) -> str:
