@@ -5,7 +5,7 @@
 -- compiled form stale, so the commit recompiled every device extension, every SIP user and
 -- every unit of the domain. With 10,000 devices that took 1.4 s per device edit on the CI
 -- machine, and provisioning devices one transaction at a time grew quadratically. Now the
--- device triggers record which devices changed (routing.plan_mark_items); at commit
+-- device triggers record which devices changed (routing.plan_mark_stale); at commit
 -- routing.plan_compile redoes, for the parts that are not being compiled whole anyway: the
 -- device's own extension unit and the extension alternatives it held or now takes, the
 -- caller rows of the SIP users it had or now has, and the legs of every unit that reached it or
@@ -19,15 +19,18 @@ ALTER TABLE routing.plan_domain ADD COLUMN devices bigint[];
 -- alternative of its own unit (the unit itself is found by its key 'x:<device id>')
 CREATE INDEX plan_leg_device_idx ON routing.plan_leg (device_id);
 CREATE INDEX plan_alt_device_unit_idx ON routing.plan_alt (domain_id, (chain[1])) WHERE part = 'devices';
--- plan_compile_units takes the units to fill (the routine re-creates it with a third argument)
+-- plan_compile_units takes the units to fill, plan_mark_stale devices and groups (the routines
+-- re-create them with more arguments)
 DROP FUNCTION IF EXISTS routing.plan_compile_units(bigint, text);
+DROP FUNCTION IF EXISTS routing.plan_mark_stale(bigint[], text[]);
 ALTER TABLE routing.plan_domain ADD COLUMN groups bigint[];
 COMMENT ON COLUMN routing.plan_domain.devices IS
     'While stale: the devices whose compiled rows are redone one by one at commit, for the parts not compiled whole (0008).';
 COMMENT ON COLUMN routing.plan_domain.groups IS
     'While stale: the groups whose members changed; the legs of their units and of the groups nesting them are redone at commit unless the routing part is compiled whole (0008).';
 
--- The device triggers call the new routine instead of routing.plan_mark_stale. Inserts and
+-- The device triggers name the devices to routing.plan_mark_stale (it takes them, and groups, as
+-- two new arguments; the routine re-creates it) instead of whole parts. Inserts and
 -- deletes stay statement triggers; updates stay row triggers filtered by the columns the
 -- compiled form reads (registration and busy updates must not recompile anything).
 DROP TRIGGER plan_stale_ins ON cfg.device;
@@ -38,13 +41,13 @@ CREATE FUNCTION routing.tg_plan_stale_devices() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
     IF TG_LEVEL = 'ROW' THEN
-        PERFORM routing.plan_mark_items(ARRAY[OLD.domain_id, NEW.domain_id], ARRAY[NEW.id], NULL);
+        PERFORM routing.plan_mark_stale(ARRAY[OLD.domain_id, NEW.domain_id], '{}', ARRAY[NEW.id]);
     ELSIF TG_OP = 'INSERT' THEN
-        PERFORM routing.plan_mark_items(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n),
-                                        ARRAY(SELECT n.id FROM new_rows n), NULL);
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), '{}',
+                                        ARRAY(SELECT n.id FROM new_rows n));
     ELSE
-        PERFORM routing.plan_mark_items(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o),
-                                        ARRAY(SELECT o.id FROM old_rows o), NULL);
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), '{}',
+                                        ARRAY(SELECT o.id FROM old_rows o));
     END IF;
     RETURN NULL;
 END
@@ -54,14 +57,14 @@ CREATE FUNCTION routing.tg_plan_stale_members() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = routing, pg_temp AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM routing.plan_mark_items(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), NULL,
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT n.domain_id FROM new_rows n), '{}', NULL,
                                         ARRAY(SELECT n.group_id FROM new_rows n));
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM routing.plan_mark_items(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), NULL,
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT DISTINCT o.domain_id FROM old_rows o), '{}', NULL,
                                         ARRAY(SELECT o.group_id FROM old_rows o));
     ELSE
-        PERFORM routing.plan_mark_items(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o),
-                                        NULL,
+        PERFORM routing.plan_mark_stale(ARRAY(SELECT n.domain_id FROM new_rows n UNION SELECT o.domain_id FROM old_rows o),
+                                        '{}', NULL,
                                         ARRAY(SELECT n.group_id FROM new_rows n UNION SELECT o.group_id FROM old_rows o));
     END IF;
     RETURN NULL;

@@ -50,8 +50,7 @@ DECLARE
     v_units   bigint[];  -- routing units whose legs are redone
     v_xkeys   text[];    -- the keys of their extension units
 BEGIN
-    SELECT p.state, p.parts, p.compiler, nullif(p.devices, '{}'), nullif(p.groups, '{}')
-      INTO v_state, v_parts, v_prev, v_devs, v_grps
+    SELECT p.state, p.parts, p.compiler, p.devices, p.groups INTO v_state, v_parts, v_prev, v_devs, v_grps
       FROM routing.plan_domain p WHERE p.domain_id = p_domain_id FOR UPDATE;
     IF p_only_stale AND v_state IS DISTINCT FROM 'stale' THEN
         RETURN v_state;
